@@ -1,0 +1,38 @@
+# segmix — two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export DEBUG ?= 1
+
+.PHONY: run test bench lint format clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## Start web + Celery worker on the embedded defaults (SQLite under var/, local Redis).
+run: $(VENV)/.installed
+	scripts/run_local.sh
+
+## Everything the tests need, then the whole suite.
+test: $(VENV)/.installed
+	scripts/ensure_redis.sh
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+## Benchmarks; numbers go to docs/benchmarks.md.
+bench: $(VENV)/.installed
+	scripts/ensure_redis.sh
+	$(PY) -m bench
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
