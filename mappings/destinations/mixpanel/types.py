@@ -111,3 +111,19 @@ class SettingsError(ValueError):
     def __init__(self, messages: list[str]):
         super().__init__("\n".join(messages))
         self.messages = messages
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A pre-flight finding (spec §18): what Mixpanel would reject (``error``) or alter (``warn``).
+
+    ``code`` is the check number (``"P19"``); ``message`` names the property and value;
+    ``record_index`` is the record's position in the list checked (``None`` for request-, mapping-
+    or settings-level findings); ``property`` is the key path concerned, when there is one.
+    """
+
+    code: str
+    severity: Literal["error", "warn", "info"]
+    message: str
+    record_index: int | None = None
+    property: str | None = None
