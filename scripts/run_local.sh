@@ -12,7 +12,6 @@ $PY manage.py ensure_admin
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 echo
-echo "segmix is running: http://$HOST:$PORT/  (sign in with the admin account above)"
-echo "Segment ingest endpoint: http://$HOST:$PORT/v1/batch  — Ctrl-C stops web and worker."
+echo "segmix is running: http://$HOST:$PORT/  (sign in with the admin account above; Ctrl-C stops web and worker)"
 echo
 $PY manage.py runserver "$HOST:$PORT"
