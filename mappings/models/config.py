@@ -14,7 +14,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from . import crypto
+from .. import crypto
 
 
 def new_write_key() -> str:
@@ -82,7 +82,7 @@ class Destination(models.Model):
 
         Callers validate first (``settings_schema.validate_settings``). Empty secrets are dropped.
         """
-        from .destinations.mixpanel.settings_schema import SECRET_KEYS
+        from ..destinations.mixpanel.settings_schema import SECRET_KEYS
 
         plain = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
         hidden = {k: v for k, v in raw.items() if k in SECRET_KEYS and v not in (None, "")}
