@@ -111,7 +111,7 @@ def _import_answer(
     imported = payload.get("num_records_imported") if isinstance(payload, dict) else None
     anomalies: list[str] = []
     notes: list[str] = []
-    if not isinstance(failed, list):
+    if not (isinstance(failed, list) and failed):
         if status == 400:
             message = f"HTTP 400: {error_text or 'no failed_records'}"
             outcomes = tuple(RecordOutcome("failed", message=message) for _ in range(n))

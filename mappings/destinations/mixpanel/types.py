@@ -5,7 +5,7 @@ The destination contract, in order (every step pure, no I/O):
 1. ``settings_schema.validate_settings(raw) -> MixpanelSettings`` (or ``SettingsError``);
 2. ``actions.perform(action_id, resolved_payload, event, settings, ...) -> ActionResult``:
    §5 clean/drop/coerce/validate, then the Mixpanel records of §7–§13;
-3. ``requests.build_requests(records, settings, ...) -> list[PreparedRequest]``: §4 and §14 (auth,
+3. ``wire.build_requests(records, settings, ...) -> list[PreparedRequest]``: §4 and §14 (auth,
    URLs, gzip, splitting);
 4. ``responses.classify(request, status, headers, body) -> Verdict``: §14.4, §14.5, §15;
 5. ``preflight.check(...) -> list[Finding]``: §18.
@@ -83,13 +83,18 @@ class ActionResult:
 
     ``records`` are in sending order. ``skipped`` is a reason when nothing is sent and that is not
     an error (simplified-mode alias, empty increment, identify without traits and ids).
-    ``fields`` is the validated payload after §5, for the preview's "Mapped fields".
+    ``fields`` is the validated payload after §5, for the preview's "Mapped fields";
+    ``removed_fields`` (§5.2 empty values), ``dropped_fields`` (§5.3 undeclared keys) and
+    ``coerced_fields`` (§5.4) name what §5 changed, as paths such as ``utm_properties.utm_term``.
     """
 
     records: list[Record] = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None
     notes: list[Note] = field(default_factory=list)
+    removed_fields: list[str] = field(default_factory=list)
+    dropped_fields: list[str] = field(default_factory=list)
+    coerced_fields: list[str] = field(default_factory=list)
 
 
 class PayloadValidationError(ValueError):

@@ -315,30 +315,21 @@ def interpret_credential_check(
     if status is None:
         reason = _redact(error or "no response", secrets)
         return CredentialCheckResult(ok=None, message=f"Could not reach Mixpanel: {reason}.")
-    what = "Service account" if request.endpoint == "app/me" else "API secret and project token"
-    if status in (401, 403):
-        return CredentialCheckResult(
-            ok=False,
-            message=f"Mixpanel rejected the credentials (HTTP {status}).",
-            response_text=text,
-        )
-    if not 200 <= status < 300:
-        return CredentialCheckResult(
-            ok=False,
-            message=f"Unexpected answer from Mixpanel (HTTP {status}).",
-            response_text=text,
-        )
-    if request.endpoint != "app/me":
-        return CredentialCheckResult(ok=True, message=f"{what} are valid.", response_text=text)
     project = str(settings.project_id or "")
-    access = _mentions(_parse_json(text), project) if project else None
-    if access:
-        message = f"Service account credentials are valid and can access project {project}."
+    access = None
+    if status in (401, 403):
+        ok, message = False, f"Mixpanel rejected the credentials (HTTP {status})."
+    elif not 200 <= status < 300:
+        ok, message = False, f"Unexpected answer from Mixpanel (HTTP {status})."
+    elif request.endpoint != "app/me":
+        ok, message = True, "The API secret and project token are valid."
+    elif project and _mentions(_parse_json(text), project):
+        ok, access = True, True
+        message = f"The service account is valid and can access project {project}."
     else:
-        message = f"Service account credentials are valid; could not confirm project access to project {project}."
-    return CredentialCheckResult(
-        ok=True, message=message, response_text=text, project_access=access or None
-    )
+        ok = True
+        message = f"The service account is valid; could not confirm access to project {project}."
+    return CredentialCheckResult(ok, message, response_text=text, project_access=access)
 
 
 def _credential_secrets(request: PreparedRequest, settings: MixpanelSettings) -> tuple[str, ...]:
