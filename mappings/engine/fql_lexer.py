@@ -43,9 +43,7 @@ WHITESPACE: Final = frozenset(" \t\n\r")
 KEYWORDS: Final = frozenset({"and", "or", "true", "false", "null"})
 FUNCTIONS: Final = frozenset({"contains", "match"})
 # Characters a path segment may hold unescaped; a word must start with a letter, "_" or "\".
-SEGMENT_CHARS: Final = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-)
+SEGMENT_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _WORD_START: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_\\")
 _DIGITS: Final = frozenset("0123456789")
 _NUMBER_START: Final = frozenset("0123456789+-")
@@ -61,7 +59,7 @@ _BAD_OPERATORS: Final = {
     "||": 'use "or" instead of "||"',
 }
 MSG_SINGLE_QUOTE: Final = "single-quoted strings are not supported; use double quotes"
-MSG_BRACKET: Final = 'bracket paths are not supported; escape instead, e.g. properties.my\\ key'
+MSG_BRACKET: Final = "bracket paths are not supported; escape instead, e.g. properties.my\\ key"
 
 
 def tokenize(text: str, *, lenient: bool = False) -> list[Token]:
@@ -116,7 +114,9 @@ def tokenize(text: str, *, lenient: bool = False) -> list[Token]:
         elif c == "[" and tokens and tokens[-1].kind == "path" and _ends_at(tokens[-1], i):
             tok = Token("error", c, i, MSG_BRACKET)
         elif ord(c) > 127 and tokens and tokens[-1].kind == "path" and _ends_at(tokens[-1], i):
-            message = f'unexpected character "{c}"; escape non-ASCII characters in a path, e.g. \\{c}'
+            message = (
+                f'unexpected character "{c}"; escape non-ASCII characters in a path, e.g. \\{c}'
+            )
             tok = Token("error", c, i, message)
         else:
             tok = Token("error", c, i, f'unexpected character "{c}"')
@@ -145,7 +145,7 @@ def _lex_path(text: str, start: int) -> Token:
                 i += 1
             elif c == "\\":
                 if i + 1 >= n:
-                    return _dangling_backslash(text, start)
+                    return _dangling_backslash(text)
                 chars.append(text[i + 1])
                 i += 2
             else:
@@ -171,11 +171,9 @@ def _lex_path(text: str, start: int) -> Token:
     return Token("path", raw, start, tuple(segments))
 
 
-def _dangling_backslash(text: str, start: int) -> Token:
-    # Reported at len(text): the problem is the end of the input, not the path before it.
-    return Token(
-        "error", text[start:], len(text), 'expected a character after "\\", got end of input'
-    )
+def _dangling_backslash(text: str) -> Token:
+    # An empty token at len(text): the problem is the end of the input, not the path before it.
+    return Token("error", "", len(text), 'expected a character after "\\", got end of input')
 
 
 def _next_non_space(text: str, i: int) -> str:
