@@ -18,9 +18,10 @@ __all__ = ["browser_name", "browser_version"]
 
 _BLACKBERRY: Final = re.compile(r"BlackBerry|PlayBook|BB10", re.IGNORECASE)
 
-# ``[0-9]`` rather than ``\d``: JavaScript's ``\d`` is ASCII-only. Python's ``\s`` and JS's ``\s``
-# both mean "any Unicode whitespace", which is what the Android marker takes.
+# ``[0-9]`` rather than ``\d``: JavaScript's ``\d`` is ASCII-only. JavaScript's ``\s`` (the Android
+# marker) is spelled out because Python's differs slightly (U+001C–U+001F, U+0085, U+FEFF).
 _NUMBER: Final = r"([0-9]+(?:\.[0-9]+)+)"
+_JS_SPACE: Final = "[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 _VERSION_PATTERNS: Final[dict[str, re.Pattern[str]]] = {
     "Internet Explorer Mobile": re.compile(r"rv:" + _NUMBER),
     "Microsoft Edge": re.compile(r"Edge?/" + _NUMBER),
@@ -34,7 +35,7 @@ _VERSION_PATTERNS: Final[dict[str, re.Pattern[str]]] = {
     "Firefox iOS": re.compile(r"FxiOS/" + _NUMBER),
     "Konqueror": re.compile(r"Konqueror:" + _NUMBER),
     "BlackBerry": re.compile(r"BlackBerry " + _NUMBER),
-    "Android Mobile": re.compile(r"android\s" + _NUMBER),
+    "Android Mobile": re.compile("android" + _JS_SPACE + _NUMBER),
     "Samsung Internet": re.compile(r"SamsungBrowser/" + _NUMBER),
     "Internet Explorer": re.compile(r"(?:rv:|MSIE )" + _NUMBER),
     "Mozilla": re.compile(r"rv:" + _NUMBER),

@@ -54,9 +54,7 @@ REGION_HOSTS: Final[dict[Region, str]] = {
 
 MESSAGES: Final = {
     "projectToken": "The root value is missing the required field 'projectToken'.",
-    "apiRegion": (
-        'Data Residency must be one of: "US 🇺🇸", "EU 🇪🇺", "IN 🇮🇳", "US", "EU", or "IN".'
-    ),
+    "apiRegion": ('Data Residency must be one of: "US 🇺🇸", "EU 🇪🇺", "IN 🇮🇳", "US", "EU", or "IN".'),
     "strictMode": 'Strict Mode must be one of: "1" or "0".',
     "idMergeMode": 'ID Merge Mode must be one of: "simplified" or "original".',
     "serviceAccountPair": (

@@ -3,8 +3,9 @@
 The destination contract, in order (every step pure, no I/O):
 
 1. ``settings_schema.validate_settings(raw) -> MixpanelSettings`` (or ``SettingsError``);
-2. ``actions.perform(action_id, resolved_payload, event, settings, ...) -> ActionResult``:
-   §5 clean/drop/coerce/validate, then the Mixpanel records of §7–§13;
+2. ``perform.perform(action_id, resolved, settings, *, event, stored_event_id, received_at_ms)
+   -> ActionResult`` (and ``perform.perform_batch``): §5 clean/drop/coerce/validate, then the
+   Mixpanel records of §7–§13;
 3. ``wire.build_requests(records, settings, ...) -> list[PreparedRequest]``: §4 and §14 (auth,
    URLs, gzip, splitting);
 4. ``responses.classify(request, status, headers, body) -> Verdict``: §14.4, §14.5, §15;
