@@ -392,6 +392,12 @@ def js_keys(obj: dict[str, Any]) -> list[str]:
     >>> js_keys({"b": 1, "2": 1, "a": 1, "10": 1, "01": 1})
     ['2', '10', 'b', 'a', '01']
     """
+    for k in obj:
+        if type(k) is str and "0" <= k[:1] <= "9":
+            break
+    else:
+        # The common case: no key even starts with a digit.
+        return list(obj)
     indices = [k for k in obj if type(k) is str and _is_array_index(k)]
     if not indices:
         return list(obj)

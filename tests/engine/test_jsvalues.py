@@ -264,7 +264,10 @@ def test_js_loose_ne_empty_matches_loose_inequality_with_empty_string(value, exp
 
 
 def test_js_trim_strips_only_js_whitespace():
-    assert js_trim("\t\n\x0b\x0c\r \xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000\ufeffx ") == "x"
+    assert (
+        js_trim("\t\n\x0b\x0c\r \xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000\ufeffx ")
+        == "x"
+    )
     assert js_trim("\x1cx\x1f") == "\x1cx\x1f"
     assert js_trim("\x85x\u200b") == "\x85x\u200b"
 
