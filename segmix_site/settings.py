@@ -220,7 +220,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("SEGMIX_VISIBILITY_TIMEOUT", 300)}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULE: dict = {}
 
 # Mixpanel.
 SEGMIX_MIXPANEL_API_URL = env_str("SEGMIX_MIXPANEL_API_URL").rstrip("/")
@@ -228,6 +227,37 @@ SEGMIX_MIXPANEL_TIMEOUT = env_float("SEGMIX_MIXPANEL_TIMEOUT", 30.0)
 SEGMIX_MIXPANEL_IMPORT_MAX_BYTES = env_int("SEGMIX_MIXPANEL_IMPORT_MAX_BYTES", 9_500_000)
 SEGMIX_MIXPANEL_PROFILE_BATCH_SIZE = env_int("SEGMIX_MIXPANEL_PROFILE_BATCH_SIZE", 2000)
 SEGMIX_RETRY_WINDOW = env_int("SEGMIX_RETRY_WINDOW", 4 * 3600)
+
+# Delivery (mappings/delivery): batching across requests, leases, relay and retention.
+SEGMIX_FLUSH_LINGER = env_float("SEGMIX_FLUSH_LINGER", 1.0)  # seconds events wait to share a flush
+SEGMIX_FLUSH_MAX_EVENTS = env_int("SEGMIX_FLUSH_MAX_EVENTS", 1000)  # deliveries claimed per flush
+# A claim expires after this; keep it above SEGMIX_MIXPANEL_TIMEOUT plus a margin.
+SEGMIX_LEASE_SECONDS = env_int("SEGMIX_LEASE_SECONDS", 300)
+SEGMIX_RELAY_INTERVAL = env_float("SEGMIX_RELAY_INTERVAL", 5.0)
+SEGMIX_PRUNE_INTERVAL = env_float("SEGMIX_PRUNE_INTERVAL", 3600.0)
+SEGMIX_RETENTION_EVENTS_DAYS = env_int("SEGMIX_RETENTION_EVENTS_DAYS", 30)
+SEGMIX_RETENTION_REJECTS_DAYS = env_int("SEGMIX_RETENTION_REJECTS_DAYS", 30)
+SEGMIX_RETENTION_REQUEST_LOG_DAYS = env_int("SEGMIX_RETENTION_REQUEST_LOG_DAYS", 7)
+SEGMIX_RETENTION_MIXPANEL_REQUESTS_DAYS = env_int("SEGMIX_RETENTION_MIXPANEL_REQUESTS_DAYS", 30)
+CELERY_BEAT_SCHEDULE = {
+    # The relay makes a lost Celery message or a wiped Redis only a delay (docs/pipeline.md).
+    "segmix-relay": {
+        "task": "mappings.tasks.relay",
+        "schedule": SEGMIX_RELAY_INTERVAL,
+        "options": {"expires": SEGMIX_RELAY_INTERVAL},
+    },
+    "segmix-prune": {"task": "mappings.tasks.prune", "schedule": SEGMIX_PRUNE_INTERVAL},
+}
+
+# Ingest (mappings/ingest): the Segment Tracking API under /v1/.
+# Host (optionally with a port, no scheme) that SDKs fetching /v1/projects/<key>/settings are told
+# to send to; mobile SDKs let it override their own. Empty = the Host of that settings request.
+SEGMIX_PUBLIC_INGEST_HOST = env_str("SEGMIX_PUBLIC_INGEST_HOST")
+# Per-source token buckets in Redis (spec §6.4); a source's own limits override these.
+SEGMIX_RATE_LIMIT_REQUESTS = env_int("SEGMIX_RATE_LIMIT_REQUESTS", 1000)  # requests per second
+SEGMIX_RATE_LIMIT_MESSAGES = env_int("SEGMIX_RATE_LIMIT_MESSAGES", 50000)  # messages per second
+# Proxies (IPs or CIDRs) whose X-Forwarded-For is believed when finding the client IP.
+SEGMIX_TRUSTED_PROXIES = env_list("SEGMIX_TRUSTED_PROXIES")
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,14 @@
 """segmix's models: configuration (sources, destinations, mappings) and the delivery pipeline."""
 
 from .config import Destination, Mapping, MappingVersion, Source, new_write_key
-from .pipeline import Delivery, Event, IngestRequest, MixpanelRequest, RejectedMessage
+from .pipeline import (
+    Delivery,
+    Event,
+    IngestRequest,
+    MixpanelRequest,
+    PendingProfileUpdate,
+    RejectedMessage,
+)
 
 __all__ = [
     "Delivery",
@@ -11,6 +18,7 @@ __all__ = [
     "Mapping",
     "MappingVersion",
     "MixpanelRequest",
+    "PendingProfileUpdate",
     "RejectedMessage",
     "Source",
     "new_write_key",

@@ -121,8 +121,13 @@ class Delivery(models.Model):
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     # Per mapping: {"<mapping id>": {"name", "version", "status", "why", "error", …}}.
     outcome = models.JSONField(default=dict, blank=True)
-    # Records still owed to Mixpanel after a transient failure, exactly as first built, so
-    # retries resend identical records (spec §15).
+    # Every record built for this event, as first built (the "values sent" of the delivery
+    # history, and what replay resends). Each is a dict with ``mapping``, ``index``, ``endpoint``,
+    # ``kind``, ``insert_id``, the delivery flags and ``body`` as compact JSON *text*: PostgreSQL's
+    # jsonb would reorder the keys, and retries must resend byte-identical bodies.
+    records = models.JSONField(default=list, blank=True)
+    # Records still owed to Mixpanel after a transient failure (or a pause), exactly as first
+    # built, so retries resend identical records (spec §15). Same shape as ``records``.
     pending_records = models.JSONField(default=list, blank=True)
     # True when this delivery was a console "Send test event".
     test = models.BooleanField(default=False)
@@ -162,6 +167,8 @@ class MixpanelRequest(models.Model):
     response_body = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
     verdict = models.CharField(max_length=24, blank=True, default="")
+    # The classification in words, with any anomaly or note (``responses.Verdict``).
+    message = models.TextField(blank=True, default="")
     # Position k of the body: [delivery id, kind, $insert_id, outcome, field, message].
     manifest = models.JSONField(default=list)
     delivery_ids = models.JSONField(default=list)
@@ -169,3 +176,22 @@ class MixpanelRequest(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["destination", "-started_at"], name="request_history")]
+
+
+class PendingProfileUpdate(models.Model):
+    """A profile (``/engage``) or group (``/groups``) update that a delivery still owes Mixpanel.
+
+    Spec §14.3: a newer update for the same profile on the same destination is not sent while an
+    older one waits for a retry. Written and cleared by the delivery worker at the end of each
+    flush, so the check is one indexed lookup instead of a scan of every retrying row.
+    """
+
+    destination = models.ForeignKey(Destination, related_name="+", on_delete=models.CASCADE)
+    delivery = models.ForeignKey(
+        Delivery, related_name="pending_profile_updates", on_delete=models.CASCADE
+    )
+    # SHA-256 (hex) of the endpoint and the profile's id: distinct ids have no length limit.
+    key = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["destination", "key"], name="profile_update_order")]

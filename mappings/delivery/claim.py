@@ -1,0 +1,69 @@
+"""Claiming outbox rows with leases, and the pause state of a destination.
+
+A claim sets ``lease_until``: the rows are the worker's until then. A worker that dies simply
+lets its lease expire and the rows become due again; nothing needs cleaning up.
+
+PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint rows without
+waiting. SQLite has no SKIP LOCKED, but its writers are serialised (``transaction_mode =
+IMMEDIATE``), so a plain select-then-update inside one transaction is already exclusive.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from ..models import Delivery, Destination
+
+
+def all_due(now: datetime) -> QuerySet[Delivery]:
+    """Open rows that a worker may take now: due and not leased."""
+    return Delivery.objects.filter(status__in=Delivery.OPEN, next_attempt_at__lte=now).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    )
+
+
+def due(destination_id: int, now: datetime) -> QuerySet[Delivery]:
+    """Open rows of one destination that a worker may take now."""
+    return all_due(now).filter(destination_id=destination_id)
+
+
+def claim(destination_id: int, now: datetime, *, limit: int, lease_seconds: float) -> list[int]:
+    """Lease up to ``limit`` due rows, oldest first; returns their ids (ascending)."""
+    with transaction.atomic():
+        rows = due(destination_id, now).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        ids = list(rows.values_list("id", flat=True)[:limit])
+        if ids:
+            Delivery.objects.filter(id__in=ids).update(
+                lease_until=now + timedelta(seconds=lease_seconds)
+            )
+    return ids
+
+
+# Pause ------------------------------------------------------------------------------------------
+
+# A destination is paused while ``paused_at`` is set and it was not saved since: saving its
+# settings (``updated_at`` is ``auto_now``) resumes it, as spec §15 asks. The pause itself is
+# written with ``update()``, which leaves ``updated_at`` alone.
+UNPAUSED = Q(paused_at__isnull=True) | Q(updated_at__gt=F("paused_at"))
+
+
+def is_paused(destination: Destination) -> bool:
+    return destination.paused_at is not None and destination.updated_at <= destination.paused_at
+
+
+def pause(destination: Destination, reason: str) -> None:
+    """Stop dequeuing for ``destination`` until its settings change or :func:`resume`."""
+    now = timezone.now()
+    Destination.objects.filter(pk=destination.pk).update(paused_at=now, pause_reason=reason)
+    destination.paused_at, destination.pause_reason = now, reason
+
+
+def clear_pause(destination: Destination) -> None:
+    Destination.objects.filter(pk=destination.pk).update(paused_at=None, pause_reason="")
+    destination.paused_at, destination.pause_reason = None, ""

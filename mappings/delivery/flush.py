@@ -1,0 +1,101 @@
+"""One flush of one destination: claim → evaluate → send → classify → record.
+
+:func:`flush` is what the ``flush_destination`` task runs; tests and ``manage.py replay`` call it
+directly. See ``docs/pipeline.md`` for the design.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..models import Delivery, Destination
+from ..plans import plan_for
+from .claim import claim, clear_pause, due, is_paused, pause
+from .prepare import prepare
+from .recording import save_deliveries
+from .send import Sender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FlushReport:
+    """What one flush did. ``skipped`` says why nothing was claimed (``disabled``, ``paused``,
+    ``missing``); ``more_due`` asks the caller to flush again right away."""
+
+    destination_id: int
+    claimed: int = 0
+    requests: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    paused: str | None = None
+    skipped: str | None = None
+    more_due: bool = False
+
+
+def flush(
+    destination: Destination | int, *, now: datetime | None = None, limit: int | None = None
+) -> FlushReport:
+    """Deliver up to ``limit`` (``SEGMIX_FLUSH_MAX_EVENTS``) due deliveries of ``destination``.
+
+    ``now`` is the clock for due times, leases and retry scheduling (tests pass it to step through
+    retries). Every HTTP request is recorded as it happens; delivery rows are written at the end,
+    even when sending fails unexpectedly, and their leases released.
+    """
+    destination_id = destination.pk if isinstance(destination, Destination) else destination
+    report = FlushReport(destination_id)
+    try:
+        destination = Destination.objects.get(pk=destination_id)
+    except Destination.DoesNotExist:
+        report.skipped = "missing"
+        return report
+    if not destination.enabled:
+        report.skipped = "disabled"
+        return report
+    if destination.paused_at is not None:
+        if is_paused(destination):
+            report.skipped = "paused"
+            return report
+        clear_pause(destination)  # its settings were saved since the pause
+    plan = plan_for(destination)
+    clock_given = now is not None
+    now = now or timezone.now()
+    lease = float(settings.SEGMIX_LEASE_SECONDS)
+    ids = claim(
+        destination.pk, now, limit=limit or settings.SEGMIX_FLUSH_MAX_EVENTS, lease_seconds=lease
+    )
+    report.claimed = len(ids)
+    if not ids:
+        return report
+    deliveries = Delivery.objects.filter(id__in=ids).select_related("event").order_by("id")
+    works = [prepare(d, plan, now) for d in deliveries]
+    # Stop sending while the lease still covers one more request (timeout) plus a margin.
+    budget = max(lease - float(settings.SEGMIX_MIXPANEL_TIMEOUT) - 5.0, lease / 2)
+    sender = Sender(destination, plan, works, now, deadline=time.monotonic() + budget)
+    try:
+        sender.run()
+    finally:
+        if sender.paused is not None:
+            report.paused = f"{sender.paused.alert}: {sender.paused.message}"
+            pause(destination, report.paused)
+            log.warning("destination %s paused: %s", destination.pk, report.paused)
+        save_deliveries(destination, works, now, paused=report.paused)
+    report.requests = sender.requests_sent
+    report.statuses = Counter(w.delivery.status for w in works)
+    if report.paused is None:
+        report.more_due = due(destination.pk, now if clock_given else timezone.now()).exists()
+    return report
+
+
+def resume(destination: Destination) -> None:
+    """Un-pause ``destination`` (the console's "Resume") and deliver what waited."""
+    from .schedule import schedule_flush
+
+    clear_pause(destination)
+    schedule_flush(destination.pk)
