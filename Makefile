@@ -19,6 +19,7 @@ run: $(VENV)/.installed
 ## Everything the tests need, then the whole suite.
 test: $(VENV)/.installed
 	scripts/ensure_redis.sh
+	scripts/ensure_chromium.sh
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
