@@ -29,7 +29,7 @@ def test_login_page_renders_a_sign_in_form(client):
 
 @pytest.mark.django_db
 def test_signing_in_reaches_the_home_page(client):
-    get_user_model().objects.create_user("ada", password="correct horse battery")
+    get_user_model().objects.create_user("ada", password="correct horse battery", is_staff=True)
     response = client.post(
         "/login/", {"username": "ada", "password": "correct horse battery"}, follow=True
     )
