@@ -28,6 +28,12 @@ class Source(models.Model):
     # config export carries them. They route data and control abuse; they are not secrets.
     write_key = models.CharField(max_length=200, unique=True, default=new_write_key)
     enabled = models.BooleanField(default=True)
+    # Optional shared secret for /v1/forward signatures (X-Signature, HMAC-SHA1), as a Fernet
+    # token: unlike the write key it is a secret. Empty = forwarded requests are not signed.
+    encrypted_forward_secret = models.TextField(blank=True, default="")
+    # Per-source rate limits (spec §6.4); null = the SEGMIX_RATE_LIMIT_* defaults.
+    rate_limit_requests = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_messages = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -40,6 +46,15 @@ class Source(models.Model):
     @property
     def write_key_prefix(self) -> str:
         return self.write_key[:6]
+
+    def forward_secret(self) -> str:
+        """The /v1/forward signing secret in clear, or "" when forwarding is unsigned."""
+        if not self.encrypted_forward_secret:
+            return ""
+        return crypto.decrypt(self.encrypted_forward_secret)
+
+    def set_forward_secret(self, secret: str) -> None:
+        self.encrypted_forward_secret = crypto.encrypt(secret) if secret else ""
 
 
 class Destination(models.Model):
