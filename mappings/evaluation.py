@@ -127,8 +127,14 @@ def evaluate_event(
     received_at_ms: int,
     now_ms: int,
     include_disabled: bool = False,
+    detail: bool = True,
 ) -> list[MappingEvaluation]:
-    """Evaluate ``event`` against every mapping of ``plan`` (disabled ones only when asked)."""
+    """Evaluate ``event`` against every mapping of ``plan`` (disabled ones only when asked).
+
+    ``detail=False`` is for the workers: it skips the per-condition explanation, so
+    ``conditions`` is always empty and a trigger that did not match has the generic ``why``
+    "the trigger did not match". Everything that is sent, and every status, is the same.
+    """
     enabled_by_integrations, deciding_key = integrations_decision(
         event.get("integrations") if isinstance(event, dict) else None, MIXPANEL_KEYS
     )
@@ -147,6 +153,7 @@ def evaluate_event(
                 stored_event_id=stored_event_id,
                 received_at_ms=received_at_ms,
                 now_ms=now_ms,
+                detail=detail,
             )
         )
     return results
@@ -162,11 +169,13 @@ def _evaluate_one(
     stored_event_id: str,
     received_at_ms: int,
     now_ms: int,
+    detail: bool,
 ) -> MappingEvaluation:
     config = compiled.config
     if compiled.trigger is None:
         return MappingEvaluation(config, "invalid_trigger", why=f"invalid trigger: {compiled.trigger_error}")
-    conditions = fql.explain(compiled.trigger, event) if isinstance(event, dict) else []
+    # Without detail, no conditions: explain_non_match then gives its generic text.
+    conditions = fql.explain(compiled.trigger, event) if detail and isinstance(event, dict) else []
     if not fql.matches(compiled.trigger, event):
         return MappingEvaluation(
             config, "not_matched", why=explain_non_match(conditions), conditions=conditions
