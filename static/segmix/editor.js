@@ -3,12 +3,7 @@
 (function () {
   "use strict";
 
-  // htmx "settles" the style attribute of elements kept across a swap by copying it back with
-  // setAttribute, which the CSP (style-src 'self') blocks and reports, even for style="" that
-  // the browser itself leaves on form controls. Nothing here uses inline styles: don't settle it.
-  if (window.htmx) {
-    htmx.config.attributesToSettle = ["class", "width", "height"];
-  }
+  // (htmx's attributesToSettle is set in base.html's htmx-config so style is never settled.)
 
   // After "+ Add condition", "+ Add group" or "+ Add property", the server marks the new control
   // with data-autofocus: keyboard users continue right there. (app.js first restores focus to
