@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from .. import http
 from ..destinations.mixpanel.responses import Verdict, aggregate_event_status, classify
-from ..evaluation import build_requests_for, evaluate_event
+from ..evaluation import DestinationPlan, build_requests_for, evaluate_event
 from ..models import Delivery, Destination, Event, Mapping
 from ..plans import plan_for
 from .prepare import epoch_ms
@@ -84,26 +84,35 @@ def send_test_event(
     event: dict[str, Any],
     *,
     stored_event: Event | None = None,
+    plan: DestinationPlan | None = None,
 ) -> SendTestResult:
-    """Send ``event`` through ``mapping`` of ``destination`` now and report every answer.
+    """Send ``event`` through ``mapping`` to ``destination``'s Mixpanel now; report every answer.
 
     ``stored_event`` (when the event comes from the debugger) gives ``$insert_id``/``time`` their
     stored-event values, identical to live delivery; an ad-hoc payload uses now as ``receivedAt``.
+    ``plan`` — a plan holding only the mapping to test — lets the editor test unsaved changes,
+    or send with another destination's settings (a dev project); by default it is the saved
+    mapping with ``destination``'s settings.
     """
-    plan = plan_for(destination)
-    compiled = next(c for c in plan.mappings if c.config.id == mapping.pk)
+    if plan is None:
+        full = plan_for(destination)
+        compiled = next(c for c in full.mappings if c.config.id == mapping.pk)
+        plan = dataclasses.replace(full, mappings=(compiled,))
+    compiled = plan.mappings[0]
     now = timezone.now()
     received = stored_event.received_at if stored_event else now
     stored_id = str(stored_event.pk) if stored_event else f"test-{epoch_ms(now)}"
     [evaluation] = evaluate_event(
         event,
-        dataclasses.replace(plan, mappings=(compiled,)),
+        plan,
         stored_event_id=stored_id,
         received_at_ms=epoch_ms(received),
         now_ms=epoch_ms(now),
         include_disabled=True,
     )
-    result = SendTestResult(mapping.name, evaluation.status, evaluation.why, error=evaluation.error)
+    result = SendTestResult(
+        compiled.config.name, evaluation.status, evaluation.why, error=evaluation.error
+    )
     if not evaluation.records:
         return result
     delivery_id = None

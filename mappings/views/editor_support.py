@@ -18,16 +18,14 @@ from django.utils import timezone
 
 from ..delivery import test_send
 from ..delivery.prepare import epoch_ms
-from ..delivery.send import request_options
 from ..engine import fql
 from ..evaluation import (
     DestinationPlan,
     MappingConfig,
-    build_requests_for,
     evaluate_event,
     plan_destination,
 )
-from ..models import Delivery, Destination, Event, Mapping
+from ..models import Destination, Event, Mapping
 from .event_content import Panel, Timing, evaluate_panels, timing_for
 from .event_samples import sample
 
@@ -234,56 +232,10 @@ def send_editor_test(
     *,
     stored: Event | None = None,
 ) -> test_send.SendTestResult:
-    """The editor's "Send test event": ``config`` (saved or not) to ``target``'s Mixpanel project.
-
-    The live path, synchronously, retries off, each request recorded tagged ``test``: the same
-    steps as :func:`mappings.delivery.test_send.send_test_event`, which only knows saved
-    mappings of the destination being sent to. When the saved mapping is sent to its own
-    destination this simply calls it.
-    """
+    """The editor's "Send test event": ``config`` (saved or not) to ``target``'s Mixpanel project,
+    through the live path (:func:`mappings.delivery.test_send.send_test_event`)."""
     if target.pk == mapping.destination_id and is_saved_state(config, mapping):
         return test_send.send_test_event(target, mapping, event, stored_event=stored)
-    plan = plan_with(target, config)
-    compiled = plan.mappings[0]
-    now = timezone.now()
-    timing = timing_for(event, stored, now)
-    [evaluation] = evaluate_event(
-        event,
-        plan,
-        stored_event_id=timing.stored_event_id if stored else f"test-{epoch_ms(now)}",
-        received_at_ms=timing.received_at_ms if stored else epoch_ms(now),
-        now_ms=timing.now_ms,
-        include_disabled=True,
+    return test_send.send_test_event(
+        target, mapping, event, stored_event=stored, plan=plan_with(target, config)
     )
-    result = test_send.SendTestResult(
-        config.name, evaluation.status, evaluation.why, error=evaluation.error
-    )
-    if not evaluation.records:
-        return result
-    delivery_id = None
-    if stored is not None and target.pk == mapping.destination_id:
-        delivery_id = (
-            Delivery.objects.filter(event=stored, destination=target)
-            .values_list("id", flat=True)
-            .first()
-        )
-    accepted_gate: bool | None = None
-    outcomes: list[str] = []
-    for request in build_requests_for(evaluation.records, plan, compiled, **request_options()):
-        # As live delivery: records waiting on an original-mode $identify go only if it was accepted.
-        if accepted_gate is False and not any(r.gates_following for r in request.records):
-            result.not_sent.extend(
-                test_send.RecordResult(
-                    r.kind, r.insert_id, "not_sent", "not sent: its $identify was not accepted"
-                )
-                for r in request.records
-            )
-            outcomes.extend("failed" for _ in request.records)
-            continue
-        sent = test_send._send_one(target, mapping, request, delivery_id)
-        result.requests.append(sent)
-        outcomes.extend(r.outcome for r in sent.records)
-        if any(r.gates_following for r in request.records):
-            accepted_gate = all(r.outcome == "delivered" for r in sent.records)
-    result.summary = test_send._summary(outcomes)
-    return result
