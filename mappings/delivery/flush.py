@@ -10,7 +10,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -77,7 +77,8 @@ def flush(
     works = [prepare(d, plan, now) for d in deliveries]
     # Stop sending while the lease still covers one more request (timeout) plus a margin.
     budget = max(lease - float(settings.SEGMIX_MIXPANEL_TIMEOUT) - 5.0, lease / 2)
-    sender = Sender(destination, plan, works, now, deadline=time.monotonic() + budget)
+    started = time.monotonic()
+    sender = Sender(destination, plan, works, now, deadline=started + budget)
     try:
         sender.run()
     finally:
@@ -85,7 +86,10 @@ def flush(
             report.paused = f"{sender.paused.alert}: {sender.paused.message}"
             pause(destination, report.paused)
             log.warning("destination %s paused: %s", destination.pk, report.paused)
-        save_deliveries(destination, works, now, paused=report.paused)
+        # Retries count from when the answers were in hand: the flush's clock plus the time
+        # spent sending (the injected test clock advances by real elapsed time too).
+        answered = now + timedelta(seconds=time.monotonic() - started)
+        save_deliveries(destination, works, now, answered=answered, paused=report.paused)
     report.requests = sender.requests_sent
     report.statuses = Counter(w.delivery.status for w in works)
     if report.paused is None:

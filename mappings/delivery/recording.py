@@ -18,7 +18,7 @@ from ..destinations.mixpanel.responses import Verdict
 from ..destinations.mixpanel.wire import PreparedRequest
 from ..http import HttpResult
 from ..models import Delivery, Destination, MixpanelRequest, PendingProfileUpdate
-from .retry import next_attempt_at
+from .retry import FlushJitter, next_attempt_at
 from .work import OPEN_STATES, DeliveryWork, apply_states, settle
 
 RESPONSE_BODY_LIMIT = 64 * 1024  # bytes of Mixpanel's answer kept per request
@@ -84,7 +84,12 @@ def _text(body: bytes) -> str:
 
 
 def save_deliveries(
-    destination: Destination, works: Sequence[DeliveryWork], now: datetime, *, paused: str | None
+    destination: Destination,
+    works: Sequence[DeliveryWork],
+    now: datetime,
+    *,
+    answered: datetime | None = None,
+    paused: str | None,
 ) -> None:
     """Write each claimed delivery's new state and release its lease.
 
@@ -92,7 +97,11 @@ def save_deliveries(
     a 413 that was split). Open deliveries keep exactly their unsent records in
     ``pending_records``; ``paused`` (the pause reason) puts them back to ``pending``.
     """
+    # Backoff and Retry-After count from ``answered`` (when the answers were in hand), not from
+    # the start of the flush: time spent waiting on Mixpanel must not shorten the wait (§15).
     changed = timezone.now()
+    answered = answered or now
+    jitter = FlushJitter()
     for work in works:
         delivery = work.delivery
         apply_states(work)
@@ -107,7 +116,7 @@ def save_deliveries(
         if not settled.open:
             delivery.status, delivery.reason = settled.status, settled.reason
             continue
-        delivery.next_attempt_at = next_attempt_at(work, now, delivery.attempts)
+        delivery.next_attempt_at = next_attempt_at(work, answered, delivery.attempts, jitter)
         if any(o.state == "retry" for o in open_owed):
             delivery.status, delivery.reason = Delivery.RETRYING, work.last_error
         elif paused:

@@ -25,6 +25,21 @@ DEFER_MIN_SECONDS = 1.0
 _rng = random.Random()
 
 
+class FlushJitter:
+    """One jitter draw shared by every delivery saved together.
+
+    Records that failed in one request then come due at the same moment and are retried in one
+    request again, instead of being scattered over several by per-delivery jitter. Different
+    flushes still draw different jitter, which is what keeps clients out of lockstep.
+    """
+
+    def __init__(self, rng: random.Random = _rng) -> None:
+        self.fraction = rng.random()
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * self.fraction
+
+
 def retry_window_seconds() -> float:
     return float(settings.SEGMIX_RETRY_WINDOW)
 
@@ -45,8 +60,10 @@ def mark_retry(owed: Owed, verdict: Verdict, now: datetime) -> None:
     owed.work.last_error = verdict.message
 
 
-def next_attempt_at(work: DeliveryWork, now: datetime, attempts: int) -> datetime:
-    """When an open delivery is due again.
+def next_attempt_at(
+    work: DeliveryWork, now: datetime, attempts: int, jitter: FlushJitter | None = None
+) -> datetime:
+    """When an open delivery is due again; ``now`` is when Mixpanel's answer was in hand.
 
     Records waiting for a retry: ``backoff_delay(attempts, Retry-After)`` from now. Records
     deferred behind an older update of the same profile: not before that one is due. Anything
@@ -56,7 +73,7 @@ def next_attempt_at(work: DeliveryWork, now: datetime, attempts: int) -> datetim
     retrying = [o for o in work.owed if o.state == "retry"]
     if retrying:
         after = [o.retry_after for o in retrying if o.retry_after is not None]
-        delay = backoff_delay(max(attempts, 1), max(after) if after else None, _rng)
+        delay = backoff_delay(max(attempts, 1), max(after) if after else None, jitter or _rng)
         due = now + timedelta(seconds=delay)
     if work.deferred_behind is not None:
         # ``behind`` was saved first (deliveries are saved oldest first), so its time is final.
