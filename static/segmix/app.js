@@ -98,3 +98,107 @@
     if (summary) summary.focus();
   });
 })();
+
+/* === Part 3: Debugger, Deliveries and trace ===
+ * Tabs (WAI-ARIA pattern, arrow keys), local times, focus on a loaded message detail, and the
+ * live stream's 500-row cap. Without JavaScript every tab panel is simply shown in turn. */
+(function () {
+  "use strict";
+
+  var lastTab = null; // keep the same tab when the next message's detail loads
+
+  function initTabs(root) {
+    if (!root.querySelectorAll) return;
+    var sets = Array.prototype.slice.call(root.querySelectorAll("[data-tabs]"));
+    if (root.matches && root.matches("[data-tabs]")) sets.unshift(root);
+    sets.forEach(function (set) {
+      if (set.getAttribute("data-tabs-ready")) return;
+      set.setAttribute("data-tabs-ready", "1");
+      var list = set.querySelector("[role=tablist]");
+      if (!list) return;
+      var tabs = Array.prototype.slice.call(list.querySelectorAll("[role=tab]"));
+      function select(tab, focus) {
+        tabs.forEach(function (t) {
+          var on = t === tab;
+          t.setAttribute("aria-selected", on ? "true" : "false");
+          t.tabIndex = on ? 0 : -1;
+          var panel = document.getElementById(t.getAttribute("aria-controls"));
+          if (panel) panel.hidden = !on;
+        });
+        lastTab = tab.id;
+        if (focus) tab.focus();
+      }
+      list.addEventListener("click", function (event) {
+        var tab = event.target.closest("[role=tab]");
+        if (tab) select(tab, false);
+      });
+      list.addEventListener("keydown", function (event) {
+        var index = tabs.indexOf(document.activeElement);
+        if (index < 0) return;
+        var next = null;
+        if (event.key === "ArrowRight") next = tabs[(index + 1) % tabs.length];
+        else if (event.key === "ArrowLeft") next = tabs[(index - 1 + tabs.length) % tabs.length];
+        else if (event.key === "Home") next = tabs[0];
+        else if (event.key === "End") next = tabs[tabs.length - 1];
+        if (!next) return;
+        event.preventDefault();
+        select(next, true);
+      });
+      list.hidden = false;
+      set.classList.add("tabs-ready");
+      var initial = (lastTab && document.getElementById(lastTab)) || tabs[0];
+      select(tabs.indexOf(initial) >= 0 ? initial : tabs[0], false);
+    });
+  }
+
+  // <time data-local-time> shows the viewer's local time; the title keeps the UTC time.
+  function localTimes(root) {
+    if (!root.querySelectorAll) return;
+    var times = Array.prototype.slice.call(root.querySelectorAll("time[data-local-time]"));
+    if (root.matches && root.matches("time[data-local-time]")) times.unshift(root);
+    times.forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      var full = el.getAttribute("data-local-time") === "full";
+      el.textContent = full ? when.toLocaleString() : when.toLocaleTimeString();
+    });
+  }
+
+  // The live view holds the latest N rows: drop older ones and point "Older" at the last kept.
+  function capStream() {
+    var list = document.getElementById("stream");
+    if (!list) return;
+    var max = parseInt(list.getAttribute("data-max-rows"), 10) || 500;
+    if (list.children.length <= max) return;
+    while (list.children.length > max) list.removeChild(list.lastElementChild);
+    var cursor = list.lastElementChild.getAttribute("data-cursor");
+    var link = document.getElementById("older-link");
+    var holder = document.querySelector("p.older[data-older-base]");
+    if (!link && holder && cursor) {
+      link = document.createElement("a");
+      link.id = "older-link";
+      link.textContent = "Older messages";
+      link.setAttribute("data-older-base", holder.getAttribute("data-older-base"));
+      holder.appendChild(link);
+    }
+    if (link && cursor) link.href = link.getAttribute("data-older-base") + "before=" + encodeURIComponent(cursor);
+  }
+
+  function setUp(root) {
+    initTabs(root);
+    localTimes(root);
+  }
+
+  document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });
+  setUp(document);
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    capStream();
+    var target = event.detail.target;
+    if (target && target.id === "detail") {
+      var heading = document.getElementById("detail-heading");
+      if (heading) heading.focus();
+    }
+  });
+})();
+/* === end part 3 === */

@@ -1,0 +1,1 @@
+"""Browser tests: Playwright (sync API) driving Debian's Chromium against the live server."""
