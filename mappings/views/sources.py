@@ -7,7 +7,9 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from ..forms import SourceForm, ToggleForm
 from ..models import Source, new_write_key
@@ -32,6 +34,8 @@ def source_list(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         source = form.save()
         messages.success(request, f"Source “{source.name}” created. Connect your app below.")
+        if request.htmx:  # a whole new page: navigate, don't swap it into the form
+            return HttpResponseClientRedirect(reverse("source_detail", args=[source.pk]))
         return redirect("source_detail", source.pk)
     status = 422 if form.is_bound else 200
     sources = Source.objects.annotate(destination_count=Count("destinations"))
