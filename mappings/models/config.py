@@ -154,3 +154,6 @@ class MappingVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["mapping", "version"], name="unique_mapping_version")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.mapping} v{self.version}"

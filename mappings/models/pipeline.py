@@ -39,6 +39,9 @@ class IngestRequest(models.Model):
     # The first 2 KB of the decoded body, kept only for refused requests (debugging panel).
     body_excerpt = models.TextField(blank=True, default="")
 
+    def __str__(self) -> str:
+        return f"{self.route} {self.status} ({self.request_id})"
+
 
 class Event(models.Model):
     # No index of its own: every index below leads with ``source`` (ingest writes ~10 index
@@ -80,13 +83,17 @@ class Event(models.Model):
             models.Index(fields=["source", "event_name"], name="event_name"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
 
 class RejectedMessage(models.Model):
     source = models.ForeignKey(Source, related_name="rejects", on_delete=models.CASCADE)
     request = models.ForeignKey(IngestRequest, null=True, blank=True, on_delete=models.SET_NULL)
     batch_index = models.PositiveIntegerField(default=0)
     message_id = models.TextField(blank=True, default="")
-    dedup_hash = models.CharField(max_length=64, null=True, blank=True)
+    # NULL when the reject has no usable messageId: the conditional unique index skips NULLs.
+    dedup_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     code = models.CharField(max_length=40)
     message = models.TextField()
     field = models.CharField(max_length=100, blank=True, default="")
@@ -103,6 +110,9 @@ class RejectedMessage(models.Model):
                 name="unique_reject_per_source",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.message_id or '(no messageId)'}"
 
 
 class Delivery(models.Model):
@@ -151,17 +161,20 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["event", "destination"], name="unique_delivery")
         ]
         indexes = [
-            models.Index(fields=["destination", "status", "next_attempt_at"], name="delivery_queue"),
+            models.Index(
+                fields=["destination", "status", "next_attempt_at"], name="delivery_queue"
+            ),
             models.Index(fields=["destination", "-created_at"], name="delivery_history"),
         ]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} → destination {self.destination_id}: {self.status}"
 
 
 class MixpanelRequest(models.Model):
     """One HTTP request to Mixpanel: what was sent, what came back, for which deliveries."""
 
-    destination = models.ForeignKey(
-        Destination, related_name="requests", on_delete=models.CASCADE
-    )
+    destination = models.ForeignKey(Destination, related_name="requests", on_delete=models.CASCADE)
     mapping = models.ForeignKey(Mapping, null=True, blank=True, on_delete=models.SET_NULL)
     mapping_version = models.PositiveIntegerField(null=True, blank=True)
     endpoint = models.CharField(max_length=16)
@@ -191,6 +204,9 @@ class MixpanelRequest(models.Model):
     class Meta:
         indexes = [models.Index(fields=["destination", "-started_at"], name="request_history")]
 
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} → {self.response_status}"
+
 
 class PendingProfileUpdate(models.Model):
     """A profile (``/engage``) or group (``/groups``) update that a delivery still owes Mixpanel.
@@ -209,3 +225,6 @@ class PendingProfileUpdate(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["destination", "key"], name="profile_update_order")]
+
+    def __str__(self) -> str:
+        return f"delivery {self.delivery_id} waits on profile {self.key[:12]}"
