@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from .. import crypto
+from .fields import OrderedJSONField
 
 
 def new_write_key() -> str:
@@ -66,7 +67,7 @@ class Destination(models.Model):
     enabled = models.BooleanField(default=False)
     sources = models.ManyToManyField(Source, related_name="destinations", blank=True)
     # Non-secret settings with Segment's keys (projectToken, apiRegion, …).
-    settings = models.JSONField(default=dict, blank=True)
+    settings = OrderedJSONField(default=dict, blank=True)
     # Secret settings (apiSecret, serviceAccountSecret) as one Fernet token over their JSON.
     encrypted_secrets = models.TextField(blank=True, default="")
     # Set when Mixpanel rejected the credentials (401/403): nothing is dequeued until cleared.
@@ -114,7 +115,7 @@ class Mapping(models.Model):
     name = models.CharField(max_length=200)
     trigger = models.TextField()
     action = models.CharField(max_length=60)
-    mapping = models.JSONField(default=dict, blank=True)
+    mapping = OrderedJSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
@@ -145,7 +146,7 @@ class MappingVersion(models.Model):
 
     mapping = models.ForeignKey(Mapping, related_name="versions", on_delete=models.CASCADE)
     version = models.PositiveIntegerField()
-    snapshot = models.JSONField()
+    snapshot = OrderedJSONField()
     saved_by = models.CharField(max_length=150, blank=True, default="")
     saved_at = models.DateTimeField(default=timezone.now)
 

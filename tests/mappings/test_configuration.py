@@ -254,3 +254,14 @@ def test_rotate_secrets_reencrypts_with_the_newest_key(settings):
     call_command("rotate_secrets")
     settings.SEGMIX_ENCRYPTION_KEYS = [new_key]
     assert Destination.objects.get().secret_values() == {"apiSecret": "s3cr3t-prod"}
+
+
+def test_a_mapping_keeps_its_key_order_through_the_database():
+    destination = create_destination("Mixpanel", {"projectToken": "tok"}, with_presets=False)
+    mapping = {"zeta": {"@path": "$.z"}, "alpha": {"@path": "$.a"}, "event": {"@path": "$.event"}}
+    saved = save_mapping(
+        Mapping(destination=destination, name="Ordered", trigger='type = "track"',
+                action="trackEvent", mapping=mapping)
+    )  # fmt: skip
+    assert list(Mapping.objects.get(pk=saved.pk).mapping) == ["zeta", "alpha", "event"]
+    assert list(saved.versions.get().snapshot["mapping"]) == ["zeta", "alpha", "event"]
