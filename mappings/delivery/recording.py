@@ -18,6 +18,7 @@ from ..destinations.mixpanel.responses import Verdict
 from ..destinations.mixpanel.wire import PreparedRequest
 from ..http import HttpResult
 from ..models import Delivery, Destination, MixpanelRequest, PendingProfileUpdate
+from .bulk import bulk_update_rows
 from .retry import FlushJitter, next_attempt_at
 from .work import OPEN_STATES, DeliveryWork, apply_states, settle
 
@@ -129,7 +130,7 @@ def save_deliveries(
         "first_attempt_at", "outcome", "records", "pending_records",
     ]  # fmt: skip
     with transaction.atomic():
-        Delivery.objects.bulk_update([w.delivery for w in works], fields, batch_size=200)
+        bulk_update_rows([w.delivery for w in works], fields)
         _save_profile_order(destination, works)
 
 

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..models import Delivery, Destination, PendingProfileUpdate
+from .bulk import bulk_update_rows
 from .work import ERROR_STATUSES, EVALUATE_AGAIN, stored_outcome
 
 STATUS_CHOICES = ("failed", "all")
@@ -116,7 +117,7 @@ def replay(
                 summary.records += count
                 summary.evaluations += int(again)
             if not dry_run:
-                Delivery.objects.bulk_update(deliveries, fields, batch_size=200)
+                bulk_update_rows(deliveries, fields)
                 PendingProfileUpdate.objects.filter(delivery_id__in=chunk).delete()
         if progress:
             progress(min(start + CHUNK, len(ids)), len(ids))
