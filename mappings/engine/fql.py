@@ -140,14 +140,25 @@ def explain(node: str | Node, event: Any) -> list[tuple[str, bool]]:
     """
     if isinstance(node, str):
         node = parse(node)
+    # Nodes are immutable, so their leaves' text is printed once, not per event (the console's
+    # preview and the workers explain every event against every trigger).
+    leaves = _leaves(node) if node.__class__ in _NODE_CLASSES else _uncached_leaves(node)
+    is_dict = isinstance(event, dict)
     out: list[tuple[str, bool]] = []
-    for leaf in conditions(node):
+    for text, test in leaves:
         try:
-            ok = isinstance(event, dict) and bool(leaf._test(event))
+            ok = is_dict and bool(test(event))
         except Exception:
             ok = False
-        out.append((to_fql(leaf), ok))
+        out.append((text, ok))
     return out
+
+
+def _uncached_leaves(node: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple((to_fql(leaf), leaf._test) for leaf in conditions(node))
+
+
+_leaves = lru_cache(maxsize=PARSE_CACHE_SIZE)(_uncached_leaves)
 
 
 def lint(text: str) -> list[str]:

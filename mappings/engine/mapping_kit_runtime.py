@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final, Literal
 
 from mappings.engine.jsvalues import UNDEFINED, js_keys, js_type, utf16_units
+from mappings.engine.mapping_kit_paths import Keys, PathTree, split_path, strip_dollar
 from mappings.engine.mapping_kit_validate import validate_processed
 
 Phase = Literal["validate", "runtime"]
@@ -120,9 +121,7 @@ def compile_node(value: Any) -> CompiledNode:
         if len(constants) == len(members):
             # Fold from the members: a member directive may itself have folded to a constant.
             return Const(dict(zip(keys, constants, strict=True)))
-        # JS key order, so that the first error raised is Segment's first error.
-        items = tuple(zip(keys, map(as_node, members), strict=True))
-        return lambda payload: {key: node(payload) for key, node in items}
+        return _object_node(keys, [value[k] for k in keys], members)
     if t is list:
         elements = [compile_node(v) for v in value]
         constants = [e.value for e in elements if isinstance(e, Const)]
@@ -131,6 +130,48 @@ def compile_node(value: Any) -> CompiledNode:
         nodes = tuple(map(as_node, elements))
         return lambda payload: [node(payload) for node in nodes]
     return Const(value)
+
+
+def static_path(value: Any) -> Keys | None:
+    """The keys of a ``{"@path": "<text>"}`` mapping value, or ``None`` for anything else."""
+    if type(value) is dict and directive_name(value) == "@path":
+        path = value["@path"]
+        if type(path) is str:
+            return split_path(strip_dollar(path))
+    return None
+
+
+def _object_node(keys: list[str], raw: list[Any], members: list[CompiledNode]) -> Node:
+    """An object mapping's node: every member, in JS key order, ``UNDEFINED`` ones included.
+
+    Members that are static ``@path`` lookups go through one :class:`PathTree`: they cannot
+    raise or have effects, so only the other members' order matters, and it is kept (the first
+    error raised is Segment's first error).
+    """
+    paths = []
+    others = []
+    for index, (raw_member, member) in enumerate(zip(raw, members, strict=True)):
+        path = static_path(raw_member)
+        if path:
+            paths.append((index, path))
+        else:
+            others.append((index, as_node(member)))
+    if len(paths) < 2:
+        items = tuple(zip(keys, map(as_node, members), strict=True))
+        return lambda payload: {key: node(payload) for key, node in items}
+    tree = PathTree(paths)
+    names = tuple(keys)
+    size = len(names)
+    rest = tuple(others)
+
+    def resolve_object(payload: Any) -> dict[str, Any]:
+        values = [UNDEFINED] * size
+        tree.fill(payload, values)
+        for index, node in rest:
+            values[index] = node(payload)
+        return dict(zip(names, values, strict=True))
+
+    return resolve_object
 
 
 # --------------------------------------------------------------------------- clean
@@ -160,12 +201,18 @@ def clean_public(value: Any) -> Any:
     ``None`` (what JSON carries)."""
     t = type(value)
     if t is dict:
+        # Most objects of a payload hold only JSON scalars: then a plain copy is the clean copy,
+        # and the type test and the copy both run in C.
+        if _SCALARS.issuperset(map(type, value.values())):
+            return value.copy()
         return {
             k: clean_public(v) if type(v) in _CONTAINERS else v
             for k, v in value.items()
             if v is not UNDEFINED
         }
     if t is list:
+        if _SCALARS.issuperset(map(type, value)):
+            return value.copy()
         return [
             clean_public(v) if type(v) in _CONTAINERS else (None if v is UNDEFINED else v)
             for v in value
@@ -176,6 +223,7 @@ def clean_public(value: Any) -> Any:
 
 
 _CONTAINERS: Final = frozenset((dict, list))
+_SCALARS: Final = frozenset((str, int, float, bool, type(None)))
 
 
 # --------------------------------------------------------------------------- pipeline

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from mappings.engine.jsvalues import js_number_to_string, js_to_number, js_type
 
-from .actions import ActionDefinition
+from .actions import ACTIONS, ActionDefinition
 from .dates import is_date_like
 from .fields import InputField
 from .types import PayloadValidationError
@@ -86,7 +86,7 @@ def _required_error(key: str) -> str:
     return f"The root value is missing the required field '{key}'."
 
 
-# --------------------------------------------------------------------------- §5.2, §5.3
+# --------------------------------------------------------------------------- field rules
 
 
 def _type_has_string(spec: InputField) -> bool:
@@ -97,46 +97,169 @@ def _has_sub_object(spec: InputField) -> bool:
     return bool(spec.properties) and not spec.multiple
 
 
-def _clean_sub_object(spec: InputField, value: dict[str, Any], prepared: PreparedPayload) -> dict:
+def _json_types(spec: InputField) -> list[str]:
+    if spec.multiple:
+        return ["array"]
+    types = ["string", "number"] if spec.type == "datetime" else [spec.type]
+    return types + ["null"] if spec.allow_null else types
+
+
+class _Rule:
+    """What §5 needs to know about one declared field, worked out once per field.
+
+    ``as_is`` and the number bounds describe the values that §5.4 keeps exactly as they are
+    without a message: almost every value of every event. Only the others go through the
+    general coercion code (:func:`_check_value`), so both paths give the same answers.
+    """
+
+    __slots__ = (
+        "allow_null",
+        "as_is",
+        "dates",
+        "floats",
+        "has_sub_object",
+        "high",
+        "index",
+        "ints",
+        "keeps_empty_string",
+        "key",
+        "label",
+        "low",
+        "multiple",
+        "spec",
+        "subs",
+        "types",
+    )
+
+    def __init__(self, spec: InputField, index: int) -> None:
+        self.spec = spec
+        self.key = spec.key
+        self.label = spec.label
+        self.index = index
+        self.allow_null = spec.allow_null
+        self.multiple = spec.multiple
+        self.keeps_empty_string = _type_has_string(spec)
+        self.has_sub_object = _has_sub_object(spec)
+        self.subs = {sub.key: _Rule(sub, i) for i, sub in enumerate(spec.properties)}
+        self.types = _json_types(spec)
+        kind = spec.type
+        as_is: set[type] = set()
+        if not spec.multiple:
+            if kind == "string":
+                as_is.add(str)
+            elif kind == "boolean":
+                as_is.add(bool)
+            elif kind == "object" and not self.has_sub_object:
+                as_is.add(dict)
+            # A null of an object field with declared keys is not as is: it fails in the copy.
+            if spec.allow_null and not (kind == "object" and self.has_sub_object):
+                as_is.add(type(None))
+        self.as_is = frozenset(as_is)
+        plain = not spec.multiple
+        # Finite numbers within the bounds (only "number" fields have bounds); big integers,
+        # which need care with floats, take the general path.
+        self.ints = plain and kind in ("number", "integer", "datetime")
+        self.floats = plain and kind in ("number", "datetime")
+        bounded = kind == "number"
+        minimum, maximum = spec.minimum, spec.maximum
+        self.low = minimum if bounded and minimum is not None else -math.inf
+        self.high = maximum if bounded and maximum is not None else math.inf
+        self.dates = plain and kind == "datetime"
+
+
+def _as_is(rule: _Rule, value: Any) -> bool:
+    """Whether §5.4 keeps ``value`` unchanged without a message (see :class:`_Rule`)."""
+    t = type(value)
+    if t in rule.as_is:
+        return True
+    if t is int:
+        return rule.ints and -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT and rule.low <= value <= rule.high
+    if t is float:
+        # ``value - value`` is 0.0 only for finite values (NaN and ±Infinity give NaN).
+        return rule.floats and value - value == 0.0 and rule.low <= value <= rule.high
+    if t is str:
+        return rule.dates and is_date_like(value)
+    return False
+
+
+class _Table:
+    """An action's fields as rules, by key and in field order."""
+
+    __slots__ = ("action", "required", "rules")
+
+    def __init__(self, action: ActionDefinition) -> None:
+        self.action = action
+        self.rules = {spec.key: _Rule(spec, i) for i, spec in enumerate(action.fields)}
+        self.required = tuple(spec.key for spec in action.fields if spec.required)
+
+
+_TABLES: Final = {action.id: _Table(action) for action in ACTIONS}
+
+
+def _table(action: ActionDefinition) -> _Table:
+    table = _TABLES.get(action.id)
+    if table is None or table.action is not action:
+        return _Table(action)  # not one of ours (tests may build their own)
+    return table
+
+
+# --------------------------------------------------------------------------- §5.2, §5.3
+
+
+def _clean_sub_object(rule: _Rule, value: dict[str, Any], prepared: PreparedPayload) -> dict:
     cleaned: dict[str, Any] = {}
+    subs = rule.subs
     for key, sub_value in value.items():
-        sub_spec = spec.property_named(key)
-        where = f"{spec.key}.{key}"
-        if sub_spec is None:
-            prepared.dropped.append(where)
+        sub = subs.get(key)
+        if sub is None:
+            prepared.dropped.append(f"{rule.key}.{key}")
             continue
-        if sub_value is None or (sub_value == "" and not _type_has_string(sub_spec)):
-            prepared.removed.append(where)
+        if sub_value is None or (sub_value == "" and not sub.keeps_empty_string):
+            prepared.removed.append(f"{rule.key}.{key}")
             continue
         cleaned[key] = sub_value
     return cleaned
 
 
 def _clean(
-    action: ActionDefinition, resolved: Mapping[str, Any], *, batch: bool
-) -> PreparedPayload:
+    table: _Table, resolved: Mapping[str, Any], *, batch: bool
+) -> tuple[PreparedPayload, list[_Rule]]:
+    """§5.2 and §5.3; also the rules of the kept fields, in field order."""
     prepared = PreparedPayload(fields={})
+    fields = prepared.fields
+    rules = table.rules
+    kept: list[_Rule] = []
+    in_order = True
     for key, value in resolved.items():
-        spec = action.field(key)
-        if spec is None:
+        rule = rules.get(key)
+        if rule is None:
             prepared.dropped.append(key)
             continue
-        if value is None and not spec.allow_null:
+        if value is None and not rule.allow_null:
             prepared.removed.append(key)
             continue
-        if isinstance(value, str) and value == "" and (not batch or not _type_has_string(spec)):
+        if (
+            isinstance(value, str)
+            and value == ""
+            and (not batch or not rule.keeps_empty_string)
+        ):
             prepared.removed.append(key)
             continue
-        if _has_sub_object(spec) and isinstance(value, dict):
-            value = _clean_sub_object(spec, value, prepared)
-        elif spec.multiple and isinstance(value, list):
+        if rule.has_sub_object and isinstance(value, dict):
+            value = _clean_sub_object(rule, value, prepared)
+        elif rule.multiple and isinstance(value, list):
             # Items are not cleaned, but null and "" items are dropped (they cannot be objects).
-            kept = [item for item in value if item is not None and item != ""]
-            if len(kept) != len(value):
+            kept_items = [item for item in value if item is not None and item != ""]
+            if len(kept_items) != len(value):
                 prepared.removed.append(f"{key}[]")
-            value = kept
-        prepared.fields[key] = value
-    return prepared
+            value = kept_items
+        if in_order and kept and kept[-1].index > rule.index:
+            in_order = False
+        kept.append(rule)
+        fields[key] = value
+    if not in_order:
+        kept.sort(key=lambda r: r.index)
+    return prepared, kept
 
 
 # --------------------------------------------------------------------------- §5.4
@@ -231,22 +354,23 @@ def _coerce_scalar(value: Any, types: list[str]) -> tuple[bool, Any]:
     return False, value
 
 
-def _json_types(spec: InputField) -> list[str]:
-    if spec.multiple:
-        return ["array"]
-    types = ["string", "number"] if spec.type == "datetime" else [spec.type]
-    return types + ["null"] if spec.allow_null else types
-
-
-def _check_value(spec: InputField, value: Any, label: str, errors: list[str]) -> tuple[bool, Any]:
+def _check(rule: _Rule, value: Any, label: str, errors: list[str]) -> tuple[bool, Any]:
     """Coerce and validate one declared value (not ``products``); ``(ok, coerced)``."""
-    types = _json_types(spec)
+    if _as_is(rule, value):
+        return True, value
+    return _check_value(rule, value, label, errors)
+
+
+def _check_value(rule: _Rule, value: Any, label: str, errors: list[str]) -> tuple[bool, Any]:
+    """:func:`_check` for any value: ajv's coercions and Segment's messages."""
+    spec = rule.spec
+    types = rule.types
     if spec.type == "object":
         if js_type(value) != "object" and not (spec.allow_null and value is None):
             errors.append(type_error(label, types, value))
             return False, value
-        if _has_sub_object(spec):
-            return _check_sub_object(spec, value, errors)
+        if rule.has_sub_object:
+            return _check_sub_object(rule, value, errors)
         return True, value
     ok, value = _coerce_scalar(value, types)
     if not ok:
@@ -271,36 +395,32 @@ def _check_value(spec: InputField, value: Any, label: str, errors: list[str]) ->
 
 
 def _check_sub_object(
-    spec: InputField, value: dict[str, Any], errors: list[str]
+    rule: _Rule, value: dict[str, Any], errors: list[str]
 ) -> tuple[bool, dict[str, Any]]:
     result = dict(value)
     all_ok = True
-    for sub_spec in spec.properties:
-        if sub_spec.key in result:
-            ok, result[sub_spec.key] = _check_value(
-                sub_spec, result[sub_spec.key], sub_spec.label, errors
-            )
+    for sub in rule.subs.values():
+        if sub.key in result:
+            ok, result[sub.key] = _check(sub, result[sub.key], sub.label, errors)
             all_ok = all_ok and ok
     return all_ok, result
 
 
-def _check_products(spec: InputField, value: Any, errors: list[str]) -> tuple[bool, Any]:
+def _check_products(rule: _Rule, value: Any, errors: list[str]) -> tuple[bool, Any]:
     # Segment's arrifyFields: anything that is not a list stands for a one-item list.
     items = value if js_type(value) == "array" else [value]
     result: list[Any] = []
     all_ok = True
     for index, item in enumerate(items):
         if js_type(item) != "object":
-            errors.append(type_error(f"the value at /{spec.key}/{index}", ["object"], item))
+            errors.append(type_error(f"the value at /{rule.key}/{index}", ["object"], item))
             all_ok = False
             result.append(item)
             continue
         coerced = dict(item)  # extra keys are allowed and kept as they are
-        for sub_spec in spec.properties:
-            if sub_spec.key in coerced:
-                ok, coerced[sub_spec.key] = _check_value(
-                    sub_spec, coerced[sub_spec.key], sub_spec.label, errors
-                )
+        for sub in rule.subs.values():
+            if sub.key in coerced:
+                ok, coerced[sub.key] = _check(sub, coerced[sub.key], sub.label, errors)
                 all_ok = all_ok and ok
         result.append(coerced)
     return all_ok, result
@@ -315,23 +435,22 @@ def prepare_payload(
     """
     if not isinstance(resolved, Mapping):
         raise PayloadValidationError(type_error("the root value", ["object"], resolved))
-    prepared = _clean(action, resolved, batch=batch)
+    table = _table(action)
+    prepared, kept = _clean(table, resolved, batch=batch)
     payload = prepared.fields
-    errors = [
-        _required_error(spec.key)
-        for spec in action.fields
-        if spec.required and spec.key not in payload
-    ]
-    for spec in action.fields:
-        if spec.key not in payload:
+    errors = [_required_error(key) for key in table.required if key not in payload]
+    for rule in kept:
+        key = rule.key
+        before = payload[key]
+        if rule.multiple:
+            _, after = _check_products(rule, before, errors)
+        elif _as_is(rule, before):
             continue
-        before = payload[spec.key]
-        if spec.multiple:
-            _, payload[spec.key] = _check_products(spec, before, errors)
         else:
-            _, payload[spec.key] = _check_value(spec, before, spec.label, errors)
-        if payload[spec.key] is not before and not _same_json(payload[spec.key], before):
-            prepared.coerced.append(spec.key)
+            _, after = _check_value(rule, before, rule.label, errors)
+        payload[key] = after
+        if after is not before and not _same_json(after, before):
+            prepared.coerced.append(key)
     if errors:
         raise PayloadValidationError(" ".join(errors))
     return prepared

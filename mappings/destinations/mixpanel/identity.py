@@ -12,9 +12,11 @@ depends on when we send.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import uuid
+from functools import lru_cache
 from typing import Any, Final
 
 from mappings.engine.jsvalues import js_type
@@ -83,10 +85,27 @@ def insert_id_base(mapped_insert_id: Any, *, stored_event_id: str) -> str:
     return STORED_EVENT_PREFIX + str(stored_event_id)
 
 
+@lru_cache(maxsize=4096)
 def _valid_or_derived(candidate: str) -> str:
+    # Cached: a retried, replayed or previewed event derives the same id again.
     if is_valid_insert_id(candidate):
         return candidate
-    return str(uuid.uuid5(INSERT_ID_NAMESPACE, candidate))
+    return _uuid5_text(candidate)
+
+
+_NAMESPACE_BYTES: Final = INSERT_ID_NAMESPACE.bytes
+
+
+def _uuid5_text(name: str) -> str:
+    """``str(uuid.uuid5(INSERT_ID_NAMESPACE, name))`` without building a ``UUID`` object.
+
+    Raises ``UnicodeEncodeError`` for lone surrogates, as ``uuid.uuid5`` does.
+    """
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def insert_id_for(mapped_insert_id: Any, *, stored_event_id: str) -> str:

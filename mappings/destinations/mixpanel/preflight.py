@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
+import orjson
+
 from .types import Finding, MixpanelSettings, Record
 from .wire import RECORD_MAX_BYTES, PreparedRequest, serialize_record
 
@@ -227,15 +229,31 @@ def _record_findings(
     i: int, record: Record, now_ms: int, event: dict[str, Any] | None
 ) -> Iterator[Finding]:
     body = record.body if isinstance(record.body, dict) else {}
-    yield from _surrogates(i, body, "")
-    if record.endpoint in ("engage", "groups"):
-        yield from _profile_findings(i, record, body)
+    # One orjson pass gives the record's size (P11/P28) and proves there is no lone surrogate
+    # anywhere (orjson refuses them). Only a body it refuses is walked for P14.
+    try:
+        encoded: bytes | None = orjson.dumps(body)
+    except TypeError:
+        encoded = None
+    if encoded is None:
+        yield from _surrogates(i, body, "")
+        size = _size(body)
     else:
-        yield from _event_findings(i, record, body, now_ms, event)
+        size = len(encoded)
+    if record.endpoint in ("engage", "groups"):
+        yield from _profile_findings(i, record, body, size, encoded is not None)
+    else:
+        yield from _event_findings(i, record, body, now_ms, event, size, encoded is not None)
 
 
 def _event_findings(
-    i: int, record: Record, body: dict[str, Any], now_ms: int, event: dict[str, Any] | None
+    i: int,
+    record: Record,
+    body: dict[str, Any],
+    now_ms: int,
+    event: dict[str, Any] | None,
+    size: int | None,
+    orjson_size: bool,
 ) -> Iterator[Finding]:
     name = body.get("event")
     props = _props(body)
@@ -252,10 +270,10 @@ def _event_findings(
         yield _f("P9", i, "properties.$insert_id", props.get("$insert_id"))
     if len(props) > MAX_KEYS:
         yield _f("P10", i, "properties", len(props))
-    size = _size(body)
     if size is not None and size > RECORD_MAX_BYTES:
         yield _f("P11", i, None, size)
-    yield from _value_findings(i, props, "properties", EVENT_COLLECTION_BYTES)
+    size_bound = size if orjson_size else None
+    yield from _value_findings(i, props, "properties", EVENT_COLLECTION_BYTES, size_bound)
     for key in ("bucket", "$bucket"):
         if key in props:
             yield _f("P17", i, f"properties.{key}", props[key])
@@ -296,7 +314,9 @@ def _time_findings(
         yield _f("P5", i, "properties.time", value)
 
 
-def _profile_findings(i: int, record: Record, body: dict[str, Any]) -> Iterator[Finding]:
+def _profile_findings(
+    i: int, record: Record, body: dict[str, Any], size: int | None, orjson_size: bool
+) -> Iterator[Finding]:
     if record.endpoint == "engage":
         distinct = body.get("$distinct_id")
         if distinct is None or _is_placeholder(distinct):
@@ -311,19 +331,31 @@ def _profile_findings(i: int, record: Record, body: dict[str, Any]) -> Iterator[
                 yield _f("P26", i, key, body.get(key))
         if body.get("$group_key") == "$group_id":
             yield _f("P29", i, "$group_key", "$group_id")
-    size = _size(body)
     if size is not None and size > RECORD_MAX_BYTES:
         yield _f("P28", i, None, size)
+    size_bound = size if orjson_size else None
     for op, value in body.items():
         if isinstance(op, str) and op.startswith("$") and isinstance(value, dict):
-            yield from _value_findings(i, value, op, PROFILE_COLLECTION_BYTES)
+            yield from _value_findings(i, value, op, PROFILE_COLLECTION_BYTES, size_bound)
 
 
 def _value_findings(
-    i: int, props: dict[str, Any], prefix: str, max_collection: int
+    i: int,
+    props: dict[str, Any],
+    prefix: str,
+    max_collection: int,
+    size_bound: int | None = None,
 ) -> Iterator[Finding]:
-    """P12, P13, P15, P16 over one object of properties (values recursively)."""
+    """P12, P13, P15, P16 over one object of properties (values recursively).
+
+    ``size_bound`` is the orjson size of the whole record, when known: no value inside it is
+    bigger. Under ``max_collection`` no P13 size finding is possible, so values well within the
+    other limits are skipped after one cheap walk; the others get the exact checks below.
+    """
+    quick = size_bound is not None and size_bound <= max_collection
     for key, value in props.items():
+        if quick and type(key) is str and len(key) <= MAX_STRING and _quiet(value, 0):
+            continue
         path = f"{prefix}.{key}"
         if isinstance(value, dict | list):
             size = _size(value)
@@ -333,6 +365,32 @@ def _value_findings(
             if depth > MAX_DEPTH:
                 yield _f("P12", i, path, f"nests objects {depth} levels deep")
         yield from _nested(i, key, value, path)
+
+
+def _quiet(value: Any, dicts: int) -> bool:
+    """Whether nothing in ``value`` can give P12 (depth, keys), P13 (elements), P15 or P16.
+
+    ``dicts`` counts the enclosing objects. Only exact JSON types are judged; anything else is
+    "not quiet" and gets the full checks.
+    """
+    t = type(value)
+    if t is str:
+        return len(value) <= MAX_STRING
+    if t is dict:
+        if dicts >= MAX_DEPTH or len(value) > MAX_KEYS:
+            return False
+        for k, v in value.items():
+            if type(k) is not str or len(k) > MAX_STRING or not _quiet(v, dicts + 1):
+                return False
+        return True
+    if t is list:
+        if len(value) > MAX_KEYS:
+            return False
+        for v in value:
+            if not _quiet(v, dicts):
+                return False
+        return True
+    return t is int or t is float or t is bool or value is None
 
 
 def _nested(i: int, key: Any, value: Any, path: str) -> Iterator[Finding]:

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from mappings.engine.jsvalues import js_json_stringify, js_truthy
 
-from .browser import browser_name, browser_version
+from .browser import browser, browser_name, browser_version
 from .identity import product_insert_id
 from .types import MixpanelSettings, Note, Record
 
@@ -154,8 +154,12 @@ def track_properties(
     _copy(props, payload, _APP_AND_DEVICE)
     user_agent = payload.get("userAgent")
     if js_truthy(user_agent):
-        props["$browser"] = browser_name(user_agent)
-        version = browser_version(user_agent)
+        # The user agent is a validated string here; the cached lookup spares the regexes.
+        if type(user_agent) is str:
+            name, version = browser(user_agent)
+        else:
+            name, version = browser_name(user_agent), browser_version(user_agent)
+        props["$browser"] = name
         if version is not None:
             props["$browser_version"] = version
     _copy(props, payload, _NETWORK)
