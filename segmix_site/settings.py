@@ -76,7 +76,12 @@ def database_from_url(url: str) -> dict:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": env_int("SEGMIX_DB_CONN_MAX_AGE", 60),
-            "CONN_HEALTH_CHECKS": True,
+            # Off: a health check is one more `SELECT 1` round trip at the start of every
+            # request, and round trips are most of an ingest request's client CPU. The price: a
+            # connection that died while idle (database restart, network cut) fails the one
+            # request that finds it (ingest answers 503 with Retry-After, which every client
+            # retries; a console page errors once), and Django then replaces it.
+            "CONN_HEALTH_CHECKS": False,
             "OPTIONS": {"connect_timeout": 5, **options},
         }
     if parts.scheme == "sqlite":

@@ -81,9 +81,14 @@ def coerce_id(message: dict[str, Any], name: str, warnings: list[str]) -> str | 
             warnings.append("coerced_id")
     else:
         raise Reject("invalid_field_type", f"{name} must be a string", name)
-    if text.strip().lower() in PLACEHOLDER_IDS and "placeholder_id" not in warnings:
+    if "placeholder_id" not in warnings and is_placeholder(text):
         warnings.append("placeholder_id")
     return text
+
+
+def is_placeholder(text: str) -> bool:
+    """Whether an id is one of §5.3's placeholders (``"undefined"``, the all-zero UUID, …)."""
+    return text.strip().lower() in PLACEHOLDER_IDS
 
 
 def check_field_types(message: dict[str, Any]) -> None:

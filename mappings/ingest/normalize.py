@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,11 +19,13 @@ from mappings.ingest.decode import Note, ParsedBody
 from mappings.ingest.errors import IngestError
 from mappings.ingest.fields import (
     ID_FIELDS,
+    MESSAGE_TYPES,
     TEXT_FIELDS,
     Reject,
     check_field_types,
     check_required,
     coerce_id,
+    is_placeholder,
     message_type,
 )
 from mappings.ingest.jsontools import deep_merge, dumps_compact, without_write_keys
@@ -76,6 +79,7 @@ _ROLES = {
     "traits": _OBJECT,
     **dict.fromkeys(SERVER_FIELDS, _SERVER),
 }
+_IDENTITY_FIELDS = ("userId", "anonymousId", "groupId", "previousId")  # what check_required reads
 # Compact JSON never escapes ASCII, so a writeKey member anywhere shows up as these bytes.
 _WRITE_KEY_MEMBER = b'"writeKey":'
 
@@ -134,9 +138,9 @@ def normalize_request(
                 )
             )
             continue
-        notes = [*shared, *per_message.get(index, ())]
+        notes = [*shared, *per_message[index]] if index in per_message else shared
         try:
-            result.accepted.append(normalizer.message(index, received, len(raw), notes))
+            result.accepted.append(normalizer.message(index, received, raw, notes))
         except Reject as reject:
             result.rejected.append(
                 _rejected(index, received, raw, reject.code, reject.message, reject.field)
@@ -146,6 +150,14 @@ def normalize_request(
                 _rejected(index, received, raw, "internal_error", "could not normalise message")
             )
     return result
+
+
+@dataclass(slots=True)
+class MeasuredMessage(AcceptedMessage):
+    """An ``AcceptedMessage`` that keeps the compact JSON of ``received`` measured for §4.5, so
+    storage writes those bytes instead of serialising the message a second time."""
+
+    received_json: bytes = b""
 
 
 # --- envelope ------------------------------------------------------------------------------------
@@ -266,9 +278,87 @@ class _Normalizer:
         self.is_forward = is_forward
         self.client_ip = client_ip
         self.envelope_sent_at = parse_timestamp(envelope.sent_at)
+        # Envelope context/integrations that a message without its own gets a copy of.
+        self.envelope_objects = [
+            (key, shared)
+            for key, shared in (
+                ("context", envelope.context),
+                ("integrations", envelope.integrations),
+            )
+            if shared is not None
+        ]
 
-    def message(self, index: int, received: Any, size: int, notes: list[Note]) -> AcceptedMessage:
-        """Normalise one measured message or raise ``Reject``."""
+    def message(
+        self, index: int, received: Any, raw: bytes, notes: Sequence[Note]
+    ) -> AcceptedMessage:
+        """Normalise one measured message (``raw``: its compact JSON) or raise ``Reject``."""
+        if not notes and not self.is_forward and type(received) is dict:
+            plain = self._plain(received)
+            if plain is not None:
+                out, kind, message_id, warnings = plain
+                return self._finish(index, received, raw, out, kind, message_id, warnings)
+        return self._checked(index, received, raw, notes)
+
+    def _plain(self, received: dict[str, Any]) -> tuple[dict[str, Any], str, Any, list[str]] | None:
+        """The common case in one pass: ``(out, kind, messageId, warnings)`` for a message whose
+        ids are strings and whose fields have their types, or ``None`` to leave it to ``_checked``.
+
+        Anything to coerce or refuse goes to ``_checked``; the one reject raised here is
+        ``check_required``'s, after everything ``_checked`` looks at first. So both paths give
+        the same result wherever this one answers (tests compare them).
+        """
+        kind = self.route_type or received.get("type")
+        if type(kind) is not str or kind not in MESSAGE_TYPES:  # missing, upper-case, unknown…
+            return None
+        warnings: list[str] = []
+        out: dict[str, Any] = {} if "type" in received else {"type": kind}
+        for key, value in received.items():
+            role = _ROLES.get(key)
+            if role is None:
+                out[key] = value
+            elif role == _SERVER:
+                continue
+            elif role == _TYPE:
+                out[key] = kind
+            elif value is None:
+                if role == _MERGED:
+                    out[key] = self._merged(key, None)
+                elif role == _OBJECT:
+                    out[key] = {}
+            elif role == _ID:
+                if type(value) is not str:
+                    return None
+                if value.strip():  # blank means absent
+                    if not warnings and is_placeholder(value):
+                        warnings.append("placeholder_id")
+                    out[key] = value
+            elif role == _TEXT:
+                if type(value) is not str:
+                    return None
+                out[key] = value
+            elif type(value) is not dict:
+                return None
+            elif role == _MERGED:
+                out[key] = self._merged(key, value)
+            else:
+                out[key] = value
+        message_id = received.get("messageId")
+        if message_id is not None:
+            if type(message_id) is not str:
+                return None
+            if not message_id.strip():
+                message_id = None
+            elif not warnings and is_placeholder(message_id):
+                warnings.append("placeholder_id")
+        # Kept ids are exactly the coerced ones, so this rejects as ``_checked`` would.
+        ids = {name: out.get(name) for name in _IDENTITY_FIELDS}
+        check_required(kind, received, ids)
+        return out, kind, message_id, warnings
+
+    def _checked(
+        self, index: int, received: Any, raw: bytes, notes: Sequence[Note]
+    ) -> AcceptedMessage:
+        """Every §5 rule in its order: the first problem found decides the ``Reject``."""
         if type(received) is not dict:
             raise Reject("invalid_message", "a message must be a JSON object")
         warnings: list[str] = []
@@ -307,21 +397,33 @@ class _Normalizer:
                 out[key] = {} if value is None else value
             else:
                 out[key] = value  # a server field on /v1/forward, kept as sent
-        for key in ("context", "integrations"):
-            if key not in out and getattr(self.envelope, key) is not None:
-                out[key] = dict(getattr(self.envelope, key))
+        return self._finish(index, received, raw, out, kind, ids["messageId"], warnings)
+
+    def _finish(
+        self,
+        index: int,
+        received: dict[str, Any],
+        raw: bytes,
+        out: dict[str, Any],
+        kind: str,
+        message_id: str | None,
+        warnings: list[str],
+    ) -> AcceptedMessage:
+        """Envelope objects, ``context.ip``, ``messageId`` and the §5.4 server fields."""
+        for key, shared in self.envelope_objects:
+            if key not in out:
+                out[key] = dict(shared)
         if not self.is_forward:
             self._fill_ip(out)
-
-        message_id, assigned = ids["messageId"], False
+        assigned = message_id is None
         if message_id is None:
-            message_id, assigned = self._assign_message_id(received, kind), True
+            message_id = self._assign_message_id(received, kind)
             warnings.append("message_id_assigned")
         if self.is_forward:
             self._keep_forwarded_times(out, received, message_id, warnings)
         else:
             self._set_server_fields(out, received, message_id, warnings)
-        return AcceptedMessage(
+        return MeasuredMessage(
             index=index,
             type=kind,
             message=out,
@@ -330,8 +432,9 @@ class _Normalizer:
             message_id_assigned=assigned,
             dedup_hash=hashlib.sha256(message_id.encode("utf-8")).hexdigest(),
             warnings=warnings,
-            size=size,
+            size=len(raw),
             segmix_received_at=self.received_text,
+            received_json=raw,
         )
 
     def _merged(self, key: str, own: Any) -> dict[str, Any]:
@@ -366,7 +469,7 @@ class _Normalizer:
     ) -> None:
         # §5.1: the message's own valid sentAt, else the envelope's; stored verbatim either way.
         own_sent_at = received.get("sentAt")
-        sent_at = parse_timestamp(own_sent_at)
+        sent_at = None if own_sent_at is None else parse_timestamp(own_sent_at)
         sent_at_value = own_sent_at
         if sent_at is None and self.envelope_sent_at is not None:
             sent_at, sent_at_value = self.envelope_sent_at, self.envelope.sent_at
@@ -376,14 +479,18 @@ class _Normalizer:
         timestamp, timestamp_warnings = corrected_timestamp(
             client_timestamp, sent_at, sent_at_value is not None, self.received_at
         )
-        warnings.extend(w for w in timestamp_warnings if w not in warnings)
+        for warning in timestamp_warnings:
+            if warning not in warnings:
+                warnings.append(warning)
         out["messageId"] = message_id
         if client_timestamp is not None:
             out["originalTimestamp"] = client_timestamp
         if sent_at_value is not None:
             out["sentAt"] = sent_at_value
         out["receivedAt"] = self.received_text
-        out["timestamp"] = format_timestamp(timestamp)
+        out["timestamp"] = (
+            self.received_text if timestamp is self.received_at else format_timestamp(timestamp)
+        )
 
     def _keep_forwarded_times(
         self, out: dict[str, Any], received: dict[str, Any], message_id: str, warnings: list[str]

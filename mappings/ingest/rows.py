@@ -2,15 +2,16 @@
 
 Why not ``bulk_create``: it instantiates a model per row and serialises every JSON field with the
 stdlib encoder; ingest already holds database-ready values and serialises JSON once with orjson.
-On PostgreSQL, ``bulk_insert`` uses ``COPY``: psycopg formats COPY rows in C, while a multi-row
+On PostgreSQL, ``copy_rows`` uses ``COPY``: psycopg formats COPY rows in C, while a multi-row
 ``INSERT`` with thousands of parameters costs several times more client CPU to merge. Columns a
 caller leaves out get the model default, so fields added to a model later need no change in the
-callers.
+callers. Table layouts and static defaults are worked out once per model, not per request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models
@@ -25,22 +26,51 @@ def q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def layout(model: type[models.Model]) -> tuple[list[models.Field], str, str]:
-    """The insertable fields of ``model``, its column list and one row of placeholders."""
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The insertable fields of a model on the current database, and their defaults."""
+
+    table: str  # quoted
+    fields: tuple[models.Field, ...]
+    columns: str  # quoted, comma-separated, in ``fields`` order
+    placeholder: str  # one row of placeholders, ``%s::jsonb`` for JSON on PostgreSQL
+    by_attname: dict[str, models.Field]
+    static_defaults: dict[str, Any]  # attname → database value, for plain defaults
+    dynamic_defaults: tuple[models.Field, ...]  # callable defaults (``timezone.now``)
+
+    def defaults(self) -> dict[str, Any]:
+        """attname → database value of every field's default; callables are called now."""
+        if not self.dynamic_defaults:
+            return self.static_defaults
+        now = {f.attname: db_value(f, f.get_default()) for f in self.dynamic_defaults}
+        return {**self.static_defaults, **now}
+
+
+def layout(model: type[models.Model]) -> Layout:
     key = (model, connection.vendor)
     found = _LAYOUTS.get(key)
     if found is None:
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
         json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-        columns = ", ".join(q(f.column) for f in fields)
         marks = ", ".join(
             f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields
         )
-        found = _LAYOUTS[key] = (fields, columns, f"({marks})")
+        dynamic = tuple(f for f in fields if f.has_default() and callable(f.default))
+        found = _LAYOUTS[key] = Layout(
+            table=q(model._meta.db_table),
+            fields=fields,
+            columns=", ".join(q(f.column) for f in fields),
+            placeholder=f"({marks})",
+            by_attname={f.attname: f for f in fields},
+            static_defaults={
+                f.attname: db_value(f, f.get_default()) for f in fields if f not in dynamic
+            },
+            dynamic_defaults=dynamic,
+        )
     return found
 
 
-_LAYOUTS: dict[tuple[type[models.Model], str], tuple[list[models.Field], str, str]] = {}
+_LAYOUTS: dict[tuple[type[models.Model], str], Layout] = {}
 
 
 def db_value(field: models.Field, value: Any) -> Any:
@@ -51,42 +81,83 @@ def db_value(field: models.Field, value: Any) -> Any:
 
 def prepared(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
     """``values`` (by attname) converted for the database one by one: for single rows."""
-    fields = {f.attname: f for f in layout(model)[0]}
+    fields = layout(model).by_attname
     return {name: db_value(fields[name], value) for name, value in values.items()}
 
 
-def bulk_insert(
-    cursor: Any, model: type[models.Model], rows: list[dict[str, Any]], key: str | None = None
-) -> dict[Any, int]:
-    """Append ``rows``; with ``key``, return ``row[key] → new id`` (``key`` unique in ``rows``).
+def copy_rows(
+    cursor: Any,
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """PostgreSQL only: ``COPY`` ``rows`` (database values in ``columns`` order, by attname;
+    ``id`` allowed) into ``model``'s table; every other column gets its default.
 
-    PostgreSQL: ids come from the table's sequence first (one query), then one ``COPY``. Others:
-    multi-row ``INSERT … RETURNING``. A unique violation raises Django's ``IntegrityError``.
+    A unique violation raises Django's ``IntegrityError``.
     """
-    if not rows:
-        return {}
-    if connection.vendor != "postgresql":
-        returned = insert(cursor, model, rows, f"{q('id')}, {q(key)}" if key else None)
-        return {value: pk for pk, value in returned}
-    fields, _columns, _marks = layout(model)
-    defaults = [(f.attname, db_value(f, f.get_default())) for f in fields]
-    names = [f.column for f in fields]
-    ids: list[int] = []
-    if key:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [q(model._meta.db_table), len(rows)],
-        )
-        ids = sorted(pk for (pk,) in cursor.fetchall())
-        names.insert(0, "id")
-    statement = f"COPY {q(model._meta.db_table)} ({', '.join(q(n) for n in names)}) FROM STDIN"
+    found = layout(model)
+    key = (model, tuple(columns))
+    plan = _COPY_PLANS.get(key)
+    if plan is None:
+        rest = tuple(f for f in found.fields if f.attname not in columns)
+        names = [q(model._meta.get_field(c).column) for c in columns] + [q(f.column) for f in rest]
+        plan = _COPY_PLANS[key] = (f"COPY {found.table} ({', '.join(names)}) FROM STDIN", rest)
+    statement, rest = plan
+    defaults = found.defaults()
+    tail = tuple(defaults[f.attname] for f in rest)
     with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
-        for index, row in enumerate(rows):
-            values = [row[name] if name in row else default for name, default in defaults]
-            if key:
-                values.insert(0, ids[index])
-            copy.write_row(values)
-    return {row[key]: ids[index] for index, row in enumerate(rows)} if key else {}
+        write = copy.write_row
+        if tail:
+            for row in rows:
+                write((*row, *tail))
+        else:
+            for row in rows:
+                write(row)
+
+
+def insert_from_json(
+    cursor: Any,
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    constants: dict[str, Any],
+) -> None:
+    """PostgreSQL only: one ``INSERT … SELECT`` over ``rows`` sent as one JSON array parameter.
+
+    Each row holds JSON values in ``columns`` order (by attname); ``constants`` (attname →
+    database value) are the same in every row; other columns get their defaults. For many small
+    rows this beats ``COPY``: one round trip instead of two, and no per-row formatting in Python.
+    """
+    found = layout(model)
+    key = (model, tuple(columns), tuple(constants))
+    plan = _JSON_PLANS.get(key)
+    if plan is None:
+        by_name = found.by_attname
+        selected = [
+            f"r->{i}"
+            if isinstance(by_name[c], models.JSONField)
+            else f"(r->>{i})::{by_name[c].db_type(connection)}"
+            for i, c in enumerate(columns)
+        ]
+        rest = tuple(f for f in found.fields if f.attname not in columns)
+        names = [q(by_name[c].column) for c in columns] + [q(f.column) for f in rest]
+        marks = ["%s::jsonb" if isinstance(f, models.JSONField) else "%s" for f in rest]
+        plan = _JSON_PLANS[key] = (
+            f"INSERT INTO {found.table} ({', '.join(names)}) "
+            f"SELECT {', '.join(selected + marks)} FROM jsonb_array_elements(%s::jsonb) AS r",
+            rest,
+        )
+    statement, rest = plan
+    defaults = found.defaults()
+    params = [constants[f.attname] if f.attname in constants else defaults[f.attname] for f in rest]
+    cursor.execute(statement, [*params, dumps_compact(rows).decode()])
+
+
+_JSON_PLANS: dict[tuple[Any, ...], tuple[str, tuple[models.Field, ...]]] = {}
+_COPY_PLANS: dict[
+    tuple[type[models.Model], tuple[str, ...]], tuple[str, tuple[models.Field, ...]]
+] = {}
 
 
 def insert(
@@ -100,11 +171,11 @@ def insert(
     """Multi-row ``INSERT`` of ``rows`` (attname → database-ready value, JSON as text).
 
     Missing columns get the model default. Keys that are not attnames are ignored. Returns the
-    ``RETURNING`` rows when ``returning`` names columns.
+    ``RETURNING`` rows when ``returning`` names columns (or expressions).
     """
-    fields, columns, placeholder = layout(model)
-    defaults = [(f.attname, db_value(f, f.get_default())) for f in fields]
-    table = q(model._meta.db_table)
+    found = layout(model)
+    values = found.defaults()
+    defaults = [(f.attname, values[f.attname]) for f in found.fields]
     suffix = f" {on_conflict}" if on_conflict else ""
     if returning:
         suffix += f" RETURNING {returning}"
@@ -116,8 +187,8 @@ def insert(
         for row in chunk:
             params.extend(row[name] if name in row else default for name, default in defaults)
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(chunk))}"
-            + suffix,
+            f"INSERT INTO {found.table} ({found.columns}) VALUES "
+            f"{', '.join([found.placeholder] * len(chunk))}{suffix}",
             params,
         )
         if returning:

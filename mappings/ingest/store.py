@@ -7,9 +7,13 @@ hash), a ``Delivery`` row per (new event, enabled destination of the source) and
 destination that got pending rows. ``log_request`` writes the request-log row of a refused
 request, best effort.
 
-Rows are written in bulk (``rows.bulk_insert``: ``COPY`` on PostgreSQL, multi-row ``INSERT`` on
-SQLite) with the JSON serialised once by orjson: no model instances, no per-message queries. A
-request costs about nine round trips whatever its size.
+Rows are written in bulk (``COPY`` on PostgreSQL, multi-row ``INSERT`` on SQLite) with the JSON
+serialised once by orjson (the message as received reuses the bytes normalisation measured): no
+model instances, no per-message queries. On PostgreSQL a request costs seven round trips
+whatever its size: BEGIN, the deadline with the dedup lookup, the request row with the events'
+ids, two for the events' ``COPY``, the deliveries, COMMIT. Round trips are most of the client
+CPU a request costs, so statements share them where they can. The source's enabled
+destinations come from a one-second in-process cache (``sources.enabled_destinations``).
 
 Database failures raise ``StorageUnavailable`` (the view answers ``503``, ``Retry-After: 5``).
 A concurrent twin (the same messageIds committed meanwhile, or a deadlock with it) makes the
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
+from django.conf import settings
 from django.db import (
     DatabaseError,
     IntegrityError,
@@ -39,8 +47,9 @@ from django.db import (
 
 from mappings.engine.integrations import MIXPANEL_KEYS, integrations_decision
 from mappings.ingest.jsontools import dumps_compact
-from mappings.ingest.rows import INSERT_CHUNK, bulk_insert, insert, prepared, q
-from mappings.ingest.types import NormalizedRequest
+from mappings.ingest.rows import INSERT_CHUNK, copy_rows, insert, insert_from_json, prepared, q
+from mappings.ingest.sources import enabled_destinations
+from mappings.ingest.types import AcceptedMessage, NormalizedRequest
 from mappings.models import Delivery, Destination, Event, IngestRequest, RejectedMessage
 
 log = logging.getLogger(__name__)
@@ -117,70 +126,92 @@ def _store_once(
     received_at: datetime,
     log_fields: dict[str, Any],
 ) -> StoreResult:
-    ops = connection.ops
-    now = ops.adapt_datetimefield_value(received_at)
+    if connection.vendor == "postgresql":
+        # As text: psycopg formats datetimes in Python (microseconds each, and every delivery
+        # row has three), while COPY sends text anyway.
+        now = received_at.isoformat()
+    else:
+        now = connection.ops.adapt_datetimefield_value(received_at)
+    destinations = enabled_destinations(source_id)
     with transaction.atomic(), connection.cursor() as cursor:
-        _set_statement_timeout(cursor)
-        destinations = _destinations(cursor, source_id)
-
         hashes = {m.dedup_hash for m in normalized.accepted}
-        existing = _existing_events(cursor, source_id, hashes) if hashes else {}
+        if hashes:
+            existing = _existing_events(cursor, source_id, hashes)  # starts the deadline too
+        else:
+            _set_statement_timeout(cursor)
+            existing = {}
         bumps: Counter[int] = Counter()
-        new_rows: dict[str, dict[str, Any]] = {}
+        new: dict[str, _NewEvent] = {}
         for m in normalized.accepted:
             if m.dedup_hash in existing:
                 bumps[existing[m.dedup_hash]] += 1
-            elif m.dedup_hash in new_rows:  # first occurrence in the batch wins (§6.3)
-                new_rows[m.dedup_hash]["duplicate_count"] += 1
-                new_rows[m.dedup_hash]["last_seen_at"] = now
+            elif m.dedup_hash in new:  # first occurrence in the batch wins (§6.3)
+                new[m.dedup_hash].duplicates += 1
             else:
-                new_rows[m.dedup_hash] = _event_row(source_id, m, now)
-        duplicates = len(normalized.accepted) - len(new_rows)
+                new[m.dedup_hash] = _NewEvent(m)
+        duplicates = len(normalized.accepted) - len(new)
 
         request_row = {
             **log_fields,
             "source_id": source_id,
             "status": 200,
-            "accepted": len(new_rows),
+            "accepted": len(new),
             "duplicates": duplicates,
             "rejected": len(normalized.rejected),
         }
-        request_pk = insert(cursor, IngestRequest, [prepared(IngestRequest, request_row)], "id")
-        request_pk = request_pk[0][0]
-
-        for row in new_rows.values():
-            row["request_id"] = request_pk
-        event_ids = bulk_insert(cursor, Event, list(new_rows.values()), key="dedup_hash")
+        request_pk, event_ids = _insert_request_and_events(
+            cursor, source_id, request_row, list(new.values()), now
+        )
         _bump_duplicates(cursor, bumps, now)
         _upsert_rejects(cursor, source_id, request_pk, normalized, now)
-        flush = _insert_deliveries(cursor, destinations, new_rows, event_ids, now)
+        flush = _insert_deliveries(cursor, destinations, new, event_ids, now)
         if flush:
             transaction.on_commit(lambda: _hint_flush(flush))
-    return StoreResult(request_pk, len(new_rows), duplicates, len(normalized.rejected), flush)
+    return StoreResult(request_pk, len(new), duplicates, len(normalized.rejected), flush)
 
 
-def _destinations(cursor: Any, source_id: int) -> list[tuple[int, str]]:
-    """``(id, kind)`` of the source's enabled destinations, read inside the transaction."""
-    dest = Destination._meta
-    link = Destination.sources.through._meta
-    cursor.execute(
-        f"SELECT d.{q('id')}, d.{q('kind')} FROM {q(dest.db_table)} d "
-        f"JOIN {q(link.db_table)} l ON l.{q('destination_id')} = d.{q('id')} "
-        f"WHERE l.{q('source_id')} = %s AND d.{q('enabled')} ORDER BY d.{q('id')}",
-        [source_id],
-    )
-    return [(pk, kind) for pk, kind in cursor.fetchall()]
+class _NewEvent:
+    """A message to store as a new event, and how often it repeated later in its batch."""
+
+    __slots__ = ("accepted", "duplicates")
+
+    def __init__(self, accepted: AcceptedMessage) -> None:
+        self.accepted = accepted
+        self.duplicates = 0
 
 
 def _existing_events(cursor: Any, source_id: int, hashes: set[str]) -> dict[str, int]:
-    """``dedup_hash → id`` of this source's committed events among ``hashes``."""
-    found: dict[str, int] = {}
+    """``dedup_hash → id`` of this source's committed events among ``hashes``.
+
+    The transaction's first statement, so on PostgreSQL it also starts §6.2's deadline, in the
+    same round trip when psycopg binds parameters client-side (Django's default).
+    """
+    table, dedup_hash, pk, source = (
+        q(Event._meta.db_table),
+        q("dedup_hash"),
+        q("id"),
+        q("source_id"),
+    )
     ordered = sorted(hashes)
+    if connection.vendor == "postgresql":
+        # One text parameter: psycopg quotes each of a hundred parameters in Python otherwise.
+        lookup = (
+            f"SELECT {dedup_hash}, {pk} FROM {table} WHERE {source} = %s "
+            f"AND {dedup_hash} = ANY(string_to_array(%s, ','))"
+        )
+        params = [source_id, ",".join(ordered)]
+        if isinstance(cursor.cursor, psycopg.ClientCursor):
+            cursor.execute(f"{_STATEMENT_TIMEOUT}; {lookup}", params)  # two results
+            cursor.nextset()
+        else:
+            _set_statement_timeout(cursor)
+            cursor.execute(lookup, params)
+        return dict(cursor.fetchall())
+    found: dict[str, int] = {}
     for start in range(0, len(ordered), INSERT_CHUNK):
         chunk = ordered[start : start + INSERT_CHUNK]
         cursor.execute(
-            f"SELECT {q('dedup_hash')}, {q('id')} FROM {q(Event._meta.db_table)} "
-            f"WHERE {q('source_id')} = %s AND {q('dedup_hash')} IN "
+            f"SELECT {dedup_hash}, {pk} FROM {table} WHERE {source} = %s AND {dedup_hash} IN "
             f"({', '.join(['%s'] * len(chunk))})",
             [source_id, *chunk],
         )
@@ -188,29 +219,100 @@ def _existing_events(cursor: Any, source_id: int, hashes: set[str]) -> dict[str,
     return found
 
 
-def _event_row(source_id: int, m: Any, now: Any) -> dict[str, Any]:
+# Event columns in the order ``_event_values`` gives them (attnames).
+EVENT_COLUMNS = (
+    "source_id",
+    "request_id",
+    "batch_index",
+    "message_id",
+    "message_id_assigned",
+    "dedup_hash",
+    "type",
+    "event_name",
+    "user_id",
+    "anonymous_id",
+    "group_id",
+    "received_at",
+    "message",
+    "raw",
+    "warnings",
+    "duplicate_count",
+    "last_seen_at",
+)
+
+
+def _insert_request_and_events(
+    cursor: Any,
+    source_id: int,
+    request_row: dict[str, Any],
+    new: list[_NewEvent],
+    now: Any,
+) -> tuple[int, dict[str, int]]:
+    """Write the request-log row and the new events: ``(request pk, dedup_hash → event id)``."""
+    request = prepared(IngestRequest, request_row)
+    if connection.vendor != "postgresql":
+        (request_pk,), *_ = insert(cursor, IngestRequest, [request], "id")
+        if not new:
+            return request_pk, {}
+        returned = insert(
+            cursor,
+            Event,
+            [
+                dict(zip(EVENT_COLUMNS, _event_values(source_id, request_pk, e, now), strict=True))
+                for e in new
+            ],
+            f"{q('id')}, {q('dedup_hash')}",
+        )
+        return request_pk, {dedup_hash: pk for pk, dedup_hash in returned}
+    # The request row's INSERT also draws the events' ids from their sequence (COPY returns
+    # nothing): one round trip for both.
+    events_table = Event._meta.db_table.replace("'", "''")
+    (request_pk, ids), *_ = insert(
+        cursor,
+        IngestRequest,
+        [request],
+        f"{q('id')}, ARRAY(SELECT nextval(pg_get_serial_sequence('{events_table}', 'id')) "
+        f"FROM generate_series(1, {len(new)}))",
+    )
+    ids = sorted(ids)
+    if new:
+        copy_rows(
+            cursor,
+            Event,
+            ("id", *EVENT_COLUMNS),
+            (
+                (pk, *_event_values(source_id, request_pk, e, now))
+                for pk, e in zip(ids, new, strict=True)
+            ),
+        )
+    return request_pk, {e.accepted.dedup_hash: pk for pk, e in zip(ids, new, strict=True)}
+
+
+def _event_values(source_id: int, request_pk: int, new: _NewEvent, now: Any) -> tuple[Any, ...]:
+    """One ``Event`` row in ``EVENT_COLUMNS`` order, as database values."""
+    m = new.accepted
     message = m.message
     name = message.get("event") if m.type == "track" else message.get("name")
-    return {
-        "source_id": source_id,
-        "batch_index": m.index,
-        "message_id": m.message_id,
-        "message_id_assigned": m.message_id_assigned,
-        "dedup_hash": m.dedup_hash,
-        "type": m.type,
-        "event_name": _indexed(name),
-        "user_id": _indexed(message.get("userId")),
-        "anonymous_id": _indexed(message.get("anonymousId")),
-        "group_id": _indexed(message.get("groupId")),
-        "received_at": now,
-        "message": dumps_compact(message).decode(),
-        "raw": dumps_compact(m.received).decode(),
-        "warnings": dumps_compact(m.warnings).decode(),
-        "duplicate_count": 0,
-        "last_seen_at": None,
-        # Not a column (``bulk_insert`` writes model fields only): kept for the routing decision.
-        "_integrations": message.get("integrations"),
-    }
+    received_json = getattr(m, "received_json", None)  # normalize.MeasuredMessage
+    return (
+        source_id,
+        request_pk,
+        m.index,
+        m.message_id,
+        m.message_id_assigned,
+        m.dedup_hash,
+        m.type,
+        _indexed(name),
+        _indexed(message.get("userId")),
+        _indexed(message.get("anonymousId")),
+        _indexed(message.get("groupId")),
+        now,
+        dumps_compact(message).decode(),
+        (received_json or dumps_compact(m.received)).decode(),
+        dumps_compact(m.warnings).decode() if m.warnings else "[]",
+        new.duplicates,
+        now if new.duplicates else None,
+    )
 
 
 def _indexed(value: Any) -> str:
@@ -276,56 +378,93 @@ def _upsert_rejects(
         )
 
 
+# Delivery columns in the order ``_insert_deliveries`` gives them (attnames); the timestamps
+# are the request stamp in every row.
+DELIVERY_COLUMNS = ("event_id", "destination_id", "status", "reason")
+
+
 def _insert_deliveries(
     cursor: Any,
-    destinations: list[tuple[int, str]],
-    new_rows: dict[str, dict[str, Any]],
+    destinations: Sequence[tuple[int, str]],
+    new: dict[str, _NewEvent],
     event_ids: dict[str, int],
     now: Any,
 ) -> tuple[int, ...]:
     """One outbox row per (new event, destination); the destinations that got pending rows."""
-    if not destinations or not new_rows:
+    if not destinations or not new:
         return ()
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     pending: set[int] = set()
-    for dedup_hash, event in new_rows.items():
-        integrations = event["_integrations"]
+    for dedup_hash, event in new.items():
+        integrations = event.accepted.message.get("integrations")
         decisions: dict[str, tuple[bool, str | None]] = {}
         for dest_id, kind in destinations:
-            if kind not in decisions:
-                decisions[kind] = integrations_decision(
+            if not integrations:  # the usual `{}`: nothing to decide
+                enabled, key = True, None
+            elif kind in decisions:
+                enabled, key = decisions[kind]
+            else:
+                enabled, key = decisions[kind] = integrations_decision(
                     integrations, INTEGRATION_KEYS.get(kind, ())
                 )
-            enabled, key = decisions[kind]
             if enabled:
                 pending.add(dest_id)
             rows.append(
+                (
+                    event_ids[dedup_hash],
+                    dest_id,
+                    Delivery.PENDING if enabled else Delivery.FILTERED,
+                    "" if enabled else f"integrations: {key}",
+                )
+            )
+    if connection.vendor == "postgresql":
+        times = {"created_at": now, "updated_at": now, "next_attempt_at": now}
+        insert_from_json(cursor, Delivery, DELIVERY_COLUMNS, rows, times)
+    else:
+        insert(
+            cursor,
+            Delivery,
+            [
                 {
-                    "event_id": event_ids[dedup_hash],
-                    "destination_id": dest_id,
-                    "status": Delivery.PENDING if enabled else Delivery.FILTERED,
-                    "reason": "" if enabled else f"integrations: {key}",
+                    **dict(zip(DELIVERY_COLUMNS, row, strict=True)),
                     "created_at": now,
                     "updated_at": now,
                     "next_attempt_at": now,
                 }
-            )
-    bulk_insert(cursor, Delivery, rows)
+                for row in rows
+            ],
+        )
     return tuple(sorted(pending))
 
 
 def _hint_flush(destination_ids: Iterable[int]) -> None:
-    """After COMMIT: ask the delivery side to flush. A hint only: it must never fail ingest."""
+    """After COMMIT: ask the delivery side to flush. A hint only: it must never fail ingest.
+
+    ``schedule_flush`` enqueues a flush that runs after the linger window and takes every row
+    committed until then; within that window it only answers "already scheduled". So once this
+    process has enqueued one, it skips the Redis round trip for the rest of the window.
+    """
     try:
         from mappings.delivery.schedule import schedule_flush
     except Exception:  # the delivery package may be absent or broken
         log.warning("no flush hint: mappings.delivery.schedule unavailable", exc_info=True)
         return
+    now = time.monotonic()
     for destination_id in destination_ids:
+        if _flush_scheduled_until.get(destination_id, 0.0) > now:
+            continue
         try:
-            schedule_flush(destination_id)
+            if schedule_flush(destination_id) is True:
+                linger = max(float(settings.SEGMIX_FLUSH_LINGER), 0.0)
+                with _flush_lock:
+                    _flush_scheduled_until[destination_id] = now + linger
         except Exception:  # the relay finds the pending rows anyway
             log.warning("flush hint for destination %s failed", destination_id, exc_info=True)
+
+
+# destination id → monotonic time until which a flush this process enqueued is still lingering
+_flush_scheduled_until: dict[int, float] = {}
+_flush_lock = threading.Lock()
 
 
 # --- SQL helpers ---------------------------------------------------------------------------------
@@ -335,10 +474,13 @@ def _sqlstate(exc: DatabaseError) -> str | None:
     return getattr(exc.__cause__, "sqlstate", None)
 
 
+# Covers lock waits too: a twin blocked on the unique index gives up with the deadline.
+_STATEMENT_TIMEOUT = f"SET LOCAL statement_timeout = {DEADLINE_MS}"
+
+
 def _set_statement_timeout(cursor: Any) -> None:
-    # Covers lock waits too: a twin blocked on the unique index gives up with the deadline.
     if connection.vendor == "postgresql":
-        cursor.execute(f"SET LOCAL statement_timeout = {DEADLINE_MS}")
+        cursor.execute(_STATEMENT_TIMEOUT)
 
 
 @contextmanager
