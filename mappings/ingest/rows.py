@@ -134,15 +134,19 @@ def insert_from_json(
     plan = _JSON_PLANS.get(key)
     if plan is None:
         by_name = found.by_attname
+        # A JSON member as the column's JSON type, anything else as its text cast to the type.
         selected = [
-            f"r->{i}"
+            f"(r->{i})::{by_name[c].db_type(connection)}"
             if isinstance(by_name[c], models.JSONField)
             else f"(r->>{i})::{by_name[c].db_type(connection)}"
             for i, c in enumerate(columns)
         ]
         rest = tuple(f for f in found.fields if f.attname not in columns)
         names = [q(by_name[c].column) for c in columns] + [q(f.column) for f in rest]
-        marks = ["%s::jsonb" if isinstance(f, models.JSONField) else "%s" for f in rest]
+        marks = [
+            f"%s::{f.db_type(connection)}" if isinstance(f, models.JSONField) else "%s"
+            for f in rest
+        ]
         plan = _JSON_PLANS[key] = (
             f"INSERT INTO {found.table} ({', '.join(names)}) "
             f"SELECT {', '.join(selected + marks)} FROM jsonb_array_elements(%s::jsonb) AS r",
