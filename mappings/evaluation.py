@@ -11,7 +11,9 @@ mapping-kit transform → action (§5 coercion, records) → pre-flight checks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .destinations.mixpanel import perform as mixpanel_perform
@@ -112,10 +114,22 @@ class MappingEvaluation:
         return self.result.records if self.result and self.status == "ready" else []
 
 
+TRIGGER_NOT_MATCHED = "the trigger did not match"
+
+
 def explain_non_match(conditions: list[tuple[str, bool]]) -> str:
+    try:
+        return _non_match_text(tuple(conditions))
+    except TypeError:  # unhashable conditions: not from fql.explain, so not worth caching
+        return _non_match_text.__wrapped__(conditions)
+
+
+@lru_cache(maxsize=1024)
+def _non_match_text(conditions: Sequence[tuple[str, bool]]) -> str:
+    # Cached: each trigger only has a few outcomes, and every event that misses a mapping needs one.
     failed = [text for text, ok in conditions if not ok]
     if not failed:
-        return "the trigger did not match"
+        return TRIGGER_NOT_MATCHED
     return "not matched: " + "; ".join(f"{text} is false" for text in failed)
 
 
@@ -135,51 +149,55 @@ def evaluate_event(
     ``conditions`` is always empty and a trigger that did not match has the generic ``why``
     "the trigger did not match". Everything that is sent, and every status, is the same.
     """
+    is_dict = isinstance(event, dict)
     enabled_by_integrations, deciding_key = integrations_decision(
-        event.get("integrations") if isinstance(event, dict) else None, MIXPANEL_KEYS
+        event.get("integrations") if is_dict else None, MIXPANEL_KEYS
     )
     results: list[MappingEvaluation] = []
     for compiled in plan.mappings:
         config = compiled.config
         if not config.enabled and not include_disabled:
             continue
+        trigger = compiled.trigger
+        if trigger is None:
+            why = f"invalid trigger: {compiled.trigger_error}"
+            results.append(MappingEvaluation(config, "invalid_trigger", why=why))
+            continue
+        conditions = fql.explain(trigger, event) if detail and is_dict else []
+        if not fql.matches(trigger, event):
+            # Most mappings miss most events: this path stays short.
+            why = explain_non_match(conditions) if conditions else TRIGGER_NOT_MATCHED
+            results.append(MappingEvaluation(config, "not_matched", why=why, conditions=conditions))
+            continue
         results.append(
-            _evaluate_one(
+            _evaluate_matched(
                 event,
                 plan,
                 compiled,
+                conditions,
                 enabled_by_integrations=enabled_by_integrations,
                 deciding_key=deciding_key,
                 stored_event_id=stored_event_id,
                 received_at_ms=received_at_ms,
                 now_ms=now_ms,
-                detail=detail,
             )
         )
     return results
 
 
-def _evaluate_one(
+def _evaluate_matched(
     event: Any,
     plan: DestinationPlan,
     compiled: CompiledMapping,
+    conditions: list[tuple[str, bool]],
     *,
     enabled_by_integrations: bool,
     deciding_key: str | None,
     stored_event_id: str,
     received_at_ms: int,
     now_ms: int,
-    detail: bool,
 ) -> MappingEvaluation:
     config = compiled.config
-    if compiled.trigger is None:
-        return MappingEvaluation(config, "invalid_trigger", why=f"invalid trigger: {compiled.trigger_error}")
-    # Without detail, no conditions: explain_non_match then gives its generic text.
-    conditions = fql.explain(compiled.trigger, event) if detail and isinstance(event, dict) else []
-    if not fql.matches(compiled.trigger, event):
-        return MappingEvaluation(
-            config, "not_matched", why=explain_non_match(conditions), conditions=conditions
-        )
     if not enabled_by_integrations:
         return MappingEvaluation(
             config,

@@ -53,6 +53,8 @@ def prepare(delivery: Delivery, plan: DestinationPlan, now: datetime) -> Deliver
             stored_event_id=str(delivery.event_id),
             received_at_ms=epoch_ms(delivery.event.received_at),
             now_ms=epoch_ms(now),
+            # The trace page re-explains a non-match on demand; workers skip that cost.
+            detail=False,
         )
     except Exception as exc:  # a bug in the engine must not block the other events
         log.exception("evaluating event %s failed", delivery.event_id)

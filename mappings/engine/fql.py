@@ -142,7 +142,7 @@ def explain(node: str | Node, event: Any) -> list[tuple[str, bool]]:
         node = parse(node)
     # Nodes are immutable, so their leaves' text is printed once, not per event (the console's
     # preview and the workers explain every event against every trigger).
-    leaves = _leaves(node) if node.__class__ in _NODE_CLASSES else _uncached_leaves(node)
+    leaves = _leaves(node) if node.__class__ in _NODE_CLASSES else _leaves_of(node)
     is_dict = isinstance(event, dict)
     out: list[tuple[str, bool]] = []
     for text, test in leaves:
@@ -154,11 +154,23 @@ def explain(node: str | Node, event: Any) -> list[tuple[str, bool]]:
     return out
 
 
-def _uncached_leaves(node: Any) -> tuple[tuple[str, Any], ...]:
+def _leaves_of(node: Any) -> tuple[tuple[str, Any], ...]:
     return tuple((to_fql(leaf), leaf._test) for leaf in conditions(node))
 
 
-_leaves = lru_cache(maxsize=PARSE_CACHE_SIZE)(_uncached_leaves)
+# By identity, holding the node so that its id cannot be reused: hashing a node tree costs
+# more than printing is worth caching for. Bounded like the parse cache.
+_LEAVES: dict[int, tuple[Node, tuple[tuple[str, Any], ...]]] = {}
+
+
+def _leaves(node: Node) -> tuple[tuple[str, Any], ...]:
+    entry = _LEAVES.get(id(node))
+    if entry is None or entry[0] is not node:
+        if len(_LEAVES) >= PARSE_CACHE_SIZE:
+            _LEAVES.clear()
+        entry = (node, _leaves_of(node))
+        _LEAVES[id(node)] = entry
+    return entry[1]
 
 
 def lint(text: str) -> list[str]:

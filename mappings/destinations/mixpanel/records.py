@@ -14,6 +14,7 @@ Mixpanel and the parity tests compare parsed JSON).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Final
 
 from mappings.engine.jsvalues import js_json_stringify, js_truthy
@@ -41,6 +42,7 @@ RESERVED_EVENT_PROPERTY_KEYS: Final = (
     "$insert_id",
     "$user_id",
 )
+_RESERVED: Final = frozenset(RESERVED_EVENT_PROPERTY_KEYS)
 # Order-level keys that product records do not inherit (§8.2).
 ORDER_ONLY_KEYS: Final = frozenset(
     {
@@ -110,18 +112,22 @@ _USER_AGENT_DATA: Final = (
 )
 
 
-def _copy(properties: dict[str, Any], payload: dict[str, Any], pairs: tuple) -> None:
-    for prop, key in pairs:
-        if key in payload:
-            properties[prop] = payload[key]
+def _mp_lib_note(library_name: Any, record_index: int) -> Note:
+    if type(library_name) is str:
+        return _cached_mp_lib_note(library_name, record_index)
+    return _cached_mp_lib_note.__wrapped__(library_name, record_index)
 
 
-def _source(payload: dict[str, Any]) -> str:
-    context = payload.get("context")
-    integration = context.get("integration") if isinstance(context, dict) else None
-    if isinstance(integration, dict) and integration.get("name") == "Iterable":
-        return "Iterable"
-    return "segment"
+@lru_cache(maxsize=256)
+def _cached_mp_lib_note(library_name: Any, record_index: int) -> Note:
+    # Notes are immutable and a few libraries send nearly every event: share them.
+    return Note(
+        "mp-lib",
+        f'mp_lib = "Segment: {library_name}" (Segment sends "Segment Actions: '
+        f'{library_name}"; Mixpanel\'s page documents "Segment: …")',
+        record_index,
+        "mp_lib",
+    )
 
 
 def _short(value: Any) -> str:
@@ -144,47 +150,62 @@ def track_properties(
     ``event_properties`` are spread last without their reserved keys; notes record the dropped
     ``properties.id``, ignored reserved keys, overridden computed keys and the ``mp_lib`` value.
     """
+    # Straight-line on purpose: this runs for every event, and helper calls cost more than the
+    # copies themselves.
     notes = notes if notes is not None else []
     props: dict[str, Any] = {"time": time_ms}
-    _copy(props, payload, (("ip", "ip"),))
+    if "ip" in payload:
+        props["ip"] = payload["ip"]
     if "distinct_id" in payload:
         props["id"] = payload["distinct_id"]
-    _copy(props, payload, (("$anon_id", "anonymous_id"),))
+    if "anonymous_id" in payload:
+        props["$anon_id"] = payload["anonymous_id"]
     props["distinct_id"] = payload.get("distinct_id", "")
-    _copy(props, payload, _APP_AND_DEVICE)
+    for prop, key in _APP_AND_DEVICE:
+        if key in payload:
+            props[prop] = payload[key]
     user_agent = payload.get("userAgent")
-    if js_truthy(user_agent):
-        # The user agent is a validated string here; the cached lookup spares the regexes.
-        if type(user_agent) is str:
+    if type(user_agent) is str:
+        # Validated, so a string when present: the cached lookup spares the regexes.
+        if user_agent:
             name, version = browser(user_agent)
-        else:
-            name, version = browser_name(user_agent), browser_version(user_agent)
-        props["$browser"] = name
+            props["$browser"] = name
+            if version is not None:
+                props["$browser_version"] = version
+    elif js_truthy(user_agent):
+        props["$browser"] = browser_name(user_agent)
+        version = browser_version(user_agent)
         if version is not None:
             props["$browser_version"] = version
-    _copy(props, payload, _NETWORK)
+    for prop, key in _NETWORK:
+        if key in payload:
+            props[prop] = payload[key]
     props["$insert_id"] = insert_id
-    _copy(props, payload, _AFTER_INSERT_ID)
-    props["$source"] = _source(payload)
-    _copy(props, payload, (("$user_id", "user_id"), ("$wifi_enabled", "wifi")))
-    _copy(props, payload, (("mp_country_code", "country"),))
-    library_name = payload.get("library_name")
-    if "library_name" in payload and not js_truthy(library_name):
-        # JavaScript's ``library_name && …`` yields the falsy value itself: a kept "" (batch
-        # semantics) is sent as mp_lib "", as Segment does.
-        props["mp_lib"] = library_name
-    elif js_truthy(library_name):
-        # D1: the seed's "Segment: <library>", not Segment's "Segment Actions: <library>".
-        props["mp_lib"] = f"Segment: {library_name}"
-        notes.append(
-            Note(
-                "mp-lib",
-                f'mp_lib = "Segment: {library_name}" (Segment sends "Segment Actions: '
-                f'{library_name}"; Mixpanel\'s page documents "Segment: …")',
-                record_index,
-                "mp_lib",
-            )
-        )
+    for prop, key in _AFTER_INSERT_ID:
+        if key in payload:
+            props[prop] = payload[key]
+    context = payload.get("context")
+    integration = context.get("integration") if isinstance(context, dict) else None
+    if isinstance(integration, dict) and integration.get("name") == "Iterable":
+        props["$source"] = "Iterable"
+    else:
+        props["$source"] = "segment"
+    if "user_id" in payload:
+        props["$user_id"] = payload["user_id"]
+    if "wifi" in payload:
+        props["$wifi_enabled"] = payload["wifi"]
+    if "country" in payload:
+        props["mp_country_code"] = payload["country"]
+    if "library_name" in payload:
+        library_name = payload["library_name"]
+        if not js_truthy(library_name):
+            # JavaScript's ``library_name && …`` yields the falsy value itself: a kept ""
+            # (batch semantics) is sent as mp_lib "", as Segment does.
+            props["mp_lib"] = library_name
+        else:
+            # D1: the seed's "Segment: <library>", not Segment's "Segment Actions: <library>".
+            props["mp_lib"] = f"Segment: {library_name}"
+            notes.append(_mp_lib_note(library_name, record_index))
     if settings.source_name:
         props["segment_source_name"] = settings.source_name
     utm = payload.get("utm_properties")
@@ -192,10 +213,14 @@ def track_properties(
         for key in _UTM_KEYS:
             if key in utm:
                 props[key] = utm[key]
-    _copy(props, payload, _TRAILING)
+    for prop, key in _TRAILING:
+        if key in payload:
+            props[prop] = payload[key]
     agent_data = payload.get("userAgentData")
     if isinstance(agent_data, dict):
-        _copy(props, agent_data, _USER_AGENT_DATA)
+        for prop, key in _USER_AGENT_DATA:
+            if key in agent_data:
+                props[prop] = agent_data[key]
     event_properties = payload.get("event_properties")
     if isinstance(event_properties, dict):
         _spread_event_properties(props, event_properties, notes, record_index)
@@ -205,6 +230,10 @@ def track_properties(
 def _spread_event_properties(
     props: dict[str, Any], event_properties: dict[str, Any], notes: list[Note], record_index: int
 ) -> None:
+    if _RESERVED.isdisjoint(event_properties) and props.keys().isdisjoint(event_properties):
+        # The usual case, nothing to note: a plain (C-speed) update is the same spread.
+        props.update(event_properties)
+        return
     for key in RESERVED_EVENT_PROPERTY_KEYS:
         if key not in event_properties:
             continue
@@ -228,7 +257,7 @@ def _spread_event_properties(
                 )
             )
     for key, value in event_properties.items():
-        if key in RESERVED_EVENT_PROPERTY_KEYS:
+        if key in _RESERVED:
             continue
         if key in props:
             notes.append(
