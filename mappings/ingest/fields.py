@@ -8,35 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+# The Mixpanel destination's pre-flight P7 list, compared trimmed and lower-cased (§5.3): one
+# list for both stages, so ingest's placeholder_id warning and delivery's check always agree.
+from ..destinations.mixpanel.identity import PLACEHOLDER_IDS
+
 MESSAGE_TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
 NEEDS_IDENTITY = frozenset({"track", "identify", "page", "screen", "group"})
 
 ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId", "messageId")
 TEXT_FIELDS = ("event", "name", "category")
 OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
-
-# The Mixpanel destination's pre-flight P7 list, compared trimmed and lower-cased (§5.3).
-PLACEHOLDER_IDS = frozenset(
-    {
-        "00000000-0000-0000-0000-000000000000",
-        "anon",
-        "anonymous",
-        "nil",
-        "none",
-        "null",
-        "n/a",
-        "na",
-        "undefined",
-        "unknown",
-        "<nil>",
-        "0",
-        "-1",
-        "true",
-        "false",
-        "[]",
-        "{}",
-    }
-)
 
 
 class Reject(Exception):
