@@ -18,6 +18,7 @@ run: $(VENV)/.installed
 
 ## Everything the tests need, then the whole suite.
 test: $(VENV)/.installed
+	scripts/ensure_postgres.sh
 	scripts/ensure_redis.sh
 	scripts/ensure_chromium.sh
 	$(VENV)/bin/ruff check .

@@ -30,7 +30,7 @@ def database_url() -> str:
     if db["ENGINE"].endswith("sqlite3"):
         name = str(db["NAME"])
         if ":memory:" in name or name.startswith("file:"):
-            pytest.skip("the worker needs a file database")
+            pytest.fail("the worker test needs a file database (segmix's settings use one)")
         return "sqlite:///" + str(Path(name).resolve())
     auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
     host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
