@@ -12,7 +12,9 @@ what they receive, and the final clean copies every container, so callers get fr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Final, Literal
+from itertools import compress, count, repeat
+from operator import is_not
+from typing import Any, Final, Literal, Union
 
 from mappings.engine.jsvalues import UNDEFINED, js_keys, js_type, utf16_units
 from mappings.engine.mapping_kit_paths import Keys, PathTree, split_path, strip_dollar
@@ -67,7 +69,7 @@ class Const:
         self.value = value
 
 
-CompiledNode = Node | Const
+CompiledNode = Union[Node, Const, "ObjectNode"]
 
 # Directive name -> compiler of its raw argument; filled by mapping_kit_directives on import.
 DIRECTIVES: dict[str, Callable[[Any], CompiledNode]] = {}
@@ -78,6 +80,8 @@ def as_node(compiled: CompiledNode) -> Node:
     if isinstance(compiled, Const):
         value = compiled.value
         return lambda payload: value
+    if isinstance(compiled, ObjectNode):
+        return compiled.resolve
     return compiled
 
 
@@ -121,7 +125,7 @@ def compile_node(value: Any) -> CompiledNode:
         if len(constants) == len(members):
             # Fold from the members: a member directive may itself have folded to a constant.
             return Const(dict(zip(keys, constants, strict=True)))
-        return _object_node(keys, [value[k] for k in keys], members)
+        return ObjectNode(list(zip(keys, [value[k] for k in keys], members, strict=True)))
     if t is list:
         elements = [compile_node(v) for v in value]
         constants = [e.value for e in elements if isinstance(e, Const)]
@@ -141,37 +145,92 @@ def static_path(value: Any) -> Keys | None:
     return None
 
 
-def _object_node(keys: list[str], raw: list[Any], members: list[CompiledNode]) -> Node:
-    """An object mapping's node: every member, in JS key order, ``UNDEFINED`` ones included.
+Member = tuple[str, Any, CompiledNode]  # key, raw mapping value, compiled
 
-    Members that are static ``@path`` lookups go through one :class:`PathTree`: they cannot
-    raise or have effects, so only the other members' order matters, and it is kept (the first
-    error raised is Segment's first error).
+
+class ObjectNode:
+    """An object mapping (Segment's ``resolve`` of an object): every member, in JS key order.
+
+    Compiled flat: the members of this object and of the object mappings nested in it get one
+    slot each in a list of values. Constants are filled in beforehand; every static ``@path``
+    member, at any depth, is walked by one :class:`PathTree`, so shared prefixes such as
+    ``$.context`` are looked up once; the other members are evaluated in Segment's order (depth
+    first, JS key order), which is the only order that can show, paths being side-effect free.
+    The dicts are then assembled from the slots, innermost first.
     """
-    paths = []
-    others = []
-    for index, (raw_member, member) in enumerate(zip(raw, members, strict=True)):
-        path = static_path(raw_member)
+
+    __slots__ = ("_members", "_names", "_objects", "_others", "_template", "_tree")
+
+    def __init__(self, members: list[Member]) -> None:
+        self._members = members  # for enclosing object mappings, which absorb this one
+        template: list[Any] = []
+        paths: list[tuple[int, Keys]] = []
+        others: list[tuple[int, Node]] = []
+        objects: list[tuple[int, int, tuple[str, ...]]] = []
+        _lay_out(members, template, paths, others, objects)
+        self._names = tuple(key for key, _, _ in members)  # the root's slots come first
+        self._template = template
+        self._tree = PathTree(paths) if paths else None
+        self._others = tuple(others)
+        self._objects = tuple(objects)
+
+    def _values(self, payload: Any) -> list[Any]:
+        values = self._template.copy()
+        if self._tree is not None:
+            self._tree.fill(payload, values)
+        for slot, node in self._others:
+            values[slot] = node(payload)
+        return values
+
+    def resolve(self, payload: Any) -> dict[str, Any]:
+        """The object, ``UNDEFINED`` members included."""
+        values = self._values(payload)
+        for slot, start, names in self._objects:
+            values[slot] = dict(zip(names, values[start : start + len(names)], strict=True))
+        return dict(zip(self._names, values[: len(self._names)], strict=True))
+
+    def resolve_public(self, payload: Any) -> dict[str, Any]:
+        """``clean_public(self.resolve(payload))``, with the assembly and the clean done at once.
+
+        As in resolve-then-clean, every member is resolved before anything is cleaned.
+        """
+        values = self._values(payload)
+        is_container = map(_CONTAINERS.__contains__, map(type, values))
+        for slot in list(compress(count(), is_container)):
+            values[slot] = clean_public(values[slot])
+        for slot, start, names in self._objects:
+            values[slot] = _defined(names, values[start : start + len(names)])
+        return _defined(self._names, values[: len(self._names)])
+
+
+def _lay_out(
+    members: list[Member],
+    template: list[Any],
+    paths: list[tuple[int, Keys]],
+    others: list[tuple[int, Node]],
+    objects: list[tuple[int, int, tuple[str, ...]]],
+) -> int:
+    """Give ``members`` consecutive slots (nested objects after them); returns the first."""
+    start = len(template)
+    template.extend([UNDEFINED] * len(members))
+    for slot, (_, raw, member) in enumerate(members, start):
+        path = static_path(raw)
         if path:
-            paths.append((index, path))
+            paths.append((slot, path))
+        elif isinstance(member, Const):
+            template[slot] = member.value
+        elif isinstance(member, ObjectNode) and directive_name(raw) is None:
+            inner_start = _lay_out(member._members, template, paths, others, objects)
+            # Appended after its own nested objects: assembled innermost first.
+            objects.append((slot, inner_start, tuple(key for key, _, _ in member._members)))
         else:
-            others.append((index, as_node(member)))
-    if len(paths) < 2:
-        items = tuple(zip(keys, map(as_node, members), strict=True))
-        return lambda payload: {key: node(payload) for key, node in items}
-    tree = PathTree(paths)
-    names = tuple(keys)
-    size = len(names)
-    rest = tuple(others)
+            others.append((slot, as_node(member)))
+    return start
 
-    def resolve_object(payload: Any) -> dict[str, Any]:
-        values = [UNDEFINED] * size
-        tree.fill(payload, values)
-        for index, node in rest:
-            values[index] = node(payload)
-        return dict(zip(names, values, strict=True))
 
-    return resolve_object
+def _defined(names: tuple[str, ...], values: list[Any]) -> dict[str, Any]:
+    """The members that are not ``UNDEFINED`` (a dict built in C, in ``names`` order)."""
+    return dict(compress(zip(names, values, strict=True), map(is_not, values, repeat(UNDEFINED))))
 
 
 # --------------------------------------------------------------------------- clean
@@ -291,16 +350,25 @@ class CompiledMapping:
     empty, :meth:`transform` raises them (after the payload check, as Segment does).
     """
 
-    __slots__ = ("_error_phase", "_node", "errors")
+    __slots__ = ("_error_phase", "_node", "_public", "errors")
 
     errors: tuple[str, ...]
     _error_phase: Phase
     _node: Node | None
+    _public: Node | None
 
-    def __init__(self, errors: tuple[str, ...], error_phase: Phase, node: Node | None) -> None:
+    def __init__(
+        self,
+        errors: tuple[str, ...],
+        error_phase: Phase,
+        node: Node | None,
+        public: Node | None = None,
+    ) -> None:
         object.__setattr__(self, "errors", errors)
         object.__setattr__(self, "_error_phase", error_phase)
         object.__setattr__(self, "_node", node)
+        # ``clean_public`` of ``node``'s result in one step, when the root is an object mapping.
+        object.__setattr__(self, "_public", public)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("CompiledMapping is immutable")
@@ -318,7 +386,9 @@ class CompiledMapping:
             errors = validate_processed(processed)
             if errors:
                 return cls(tuple(errors), "validate", None)
-            return cls((), "validate", as_node(compile_node(processed)))
+            compiled = compile_node(processed)
+            public = compiled.resolve_public if isinstance(compiled, ObjectNode) else None
+            return cls((), "validate", as_node(compiled), public)
         except RecursionError:
             return cls((STACK_OVERFLOW,), "runtime", None)
 
@@ -329,6 +399,8 @@ class CompiledMapping:
         contains no ``UNDEFINED`` and shares nothing with the payload or the mapping.
         """
         try:
+            if self._public is not None:
+                return self._public(self._payload(payload, self._error_phase))
             return clean_public(self._resolve(payload, self._error_phase))
         except RecursionError:
             raise MappingError([STACK_OVERFLOW], "runtime") from None
@@ -339,6 +411,12 @@ class CompiledMapping:
         return clean_inner(self._resolve(payload, "runtime"))
 
     def _resolve(self, payload: Any, error_phase: Phase) -> Any:
+        payload = self._payload(payload, error_phase)
+        assert self._node is not None
+        return self._node(payload)
+
+    def _payload(self, payload: Any, error_phase: Phase) -> dict[str, Any]:
+        """The payload as evaluation reads it; raises the payload and validation errors."""
         if payload is UNDEFINED:
             payload = {}
         elif type(payload) is not dict:
@@ -348,8 +426,7 @@ class CompiledMapping:
             payload = dict(payload)
         if self.errors:
             raise MappingError(list(self.errors), error_phase)
-        assert self._node is not None
-        return self._node(payload)
+        return payload
 
     def __repr__(self) -> str:
         state = f"errors={list(self.errors)!r}" if self.errors else "valid"

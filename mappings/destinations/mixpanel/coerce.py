@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any, Final
 
 from mappings.engine.jsvalues import js_number_to_string, js_to_number, js_type
@@ -186,20 +186,15 @@ def _as_is(rule: _Rule, value: Any) -> bool:
 class _Table:
     """An action's fields as rules, by key and in field order."""
 
-    __slots__ = ("action", "as_is_pairs", "position", "required", "rules", "special")
+    __slots__ = ("action", "required", "rules", "special")
 
     def __init__(self, action: ActionDefinition) -> None:
         self.action = action
         self.rules = {spec.key: _Rule(spec, i) for i, spec in enumerate(action.fields)}
-        self.position = {key: rule.index for key, rule in self.rules.items()}
         self.required = tuple(spec.key for spec in action.fields if spec.required)
         # Fields whose value §5.2 may rewrite even when it is neither null nor "".
         self.special = frozenset(
             key for key, rule in self.rules.items() if rule.has_sub_object or rule.multiple
-        )
-        # (key, type) of every value that §5.4 keeps as it is whatever its content.
-        self.as_is_pairs = frozenset(
-            (key, kind) for key, rule in self.rules.items() for kind in rule.as_is
         )
 
 
@@ -247,15 +242,29 @@ def _clean_special(rule: _Rule, value: Any, prepared: PreparedPayload) -> Any:
 def _clean(
     table: _Table, resolved: Mapping[str, Any], *, batch: bool
 ) -> tuple[PreparedPayload, list[_Rule]]:
-    """§5.2 and §5.3; also the rules of the kept fields, in field order."""
+    """§5.2 and §5.3. Also returns, in field order, the rules of the kept values that §5.4 must
+    look at: the others are kept exactly as they are (see :class:`_Rule`)."""
     prepared = PreparedPayload(fields={})
     fields = prepared.fields
     rules = table.rules
-    kept: list[_Rule] = []
+    todo: list[_Rule] = []
     for key, value in resolved.items():
         rule = rules.get(key)
+        # The usual value first: one test, and nothing else to do. The types in ``as_is`` are
+        # exact JSON types, so ``!=`` is a plain comparison.
+        if rule is not None and type(value) in rule.as_is and value != "":
+            fields[key] = value
+            continue
         if rule is None:
             prepared.dropped.append(key)
+            continue
+        if (
+            type(value) is int
+            and rule.ints
+            and -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+            and rule.low <= value <= rule.high
+        ):
+            fields[key] = value  # a plain number (screen sizes, batch size): as :func:`_as_is`
             continue
         if value is None and not rule.allow_null:
             prepared.removed.append(key)
@@ -269,42 +278,14 @@ def _clean(
             continue
         if key in table.special:
             value = _clean_special(rule, value, prepared)
-        kept.append(rule)
         fields[key] = value
-    kept.sort(key=lambda r: r.index)
-    return prepared, kept
+        if rule.multiple or not _as_is(rule, value):
+            todo.append(rule)
+    todo.sort(key=_INDEX)
+    return prepared, todo
 
 
-_JSON_VALUE_TYPES: Final = frozenset((str, int, float, bool, dict, list))
-_FIRST: Final = itemgetter(0)
-
-
-def _clean_plain(table: _Table, resolved: dict[str, Any]) -> tuple[PreparedPayload, list[_Rule]] | None:
-    """:func:`_clean` for the usual payload, with the per-key work done by C set operations.
-
-    Usual: every key declared, and every value a non-null JSON value other than ``""`` (exact
-    types, so the ``in`` tests below compare nothing but JSON values). Then only sub-objects
-    and lists can change, and only the values whose (key, type) is not always kept as it is
-    need checking. Returns ``None`` for any other payload.
-    """
-    values = resolved.values()
-    if not (
-        table.rules.keys() >= resolved.keys()
-        and _JSON_VALUE_TYPES.issuperset(map(type, values))
-        and "" not in values
-    ):
-        return None
-    prepared = PreparedPayload(fields=resolved.copy())
-    fields = prepared.fields
-    special = table.special.intersection(resolved)
-    if len(special) > 1:
-        # Their notes go in payload order, as the general loop would write them.
-        special = sorted(special, key=list(resolved).index)
-    for key in special:
-        fields[key] = _clean_special(table.rules[key], fields[key], prepared)
-    unchecked = set(zip(fields, map(type, fields.values()), strict=True)) - table.as_is_pairs
-    keys = sorted(map(_FIRST, unchecked), key=table.position.__getitem__)
-    return prepared, [table.rules[key] for key in keys]
+_INDEX: Final = attrgetter("index")
 
 
 # --------------------------------------------------------------------------- §5.4
@@ -444,10 +425,12 @@ def _check_sub_object(
 ) -> tuple[bool, dict[str, Any]]:
     result = dict(value)
     all_ok = True
-    for sub in rule.subs.values():
-        if sub.key in result:
-            ok, result[sub.key] = _check(sub, result[sub.key], sub.label, errors)
-            all_ok = all_ok and ok
+    for key, sub in rule.subs.items():
+        if key in result:
+            sub_value = result[key]
+            if type(sub_value) not in sub.as_is:
+                ok, result[key] = _check_value(sub, sub_value, sub.label, errors)
+                all_ok = all_ok and ok
     return all_ok, result
 
 
@@ -481,17 +464,14 @@ def prepare_payload(
     if not isinstance(resolved, Mapping):
         raise PayloadValidationError(type_error("the root value", ["object"], resolved))
     table = _table(action)
-    cleaned = _clean_plain(table, resolved) if type(resolved) is dict else None
-    prepared, kept = cleaned if cleaned is not None else _clean(table, resolved, batch=batch)
+    prepared, todo = _clean(table, resolved, batch=batch)
     payload = prepared.fields
     errors = [_required_error(key) for key in table.required if key not in payload]
-    for rule in kept:
+    for rule in todo:
         key = rule.key
         before = payload[key]
         if rule.multiple:
             _, after = _check_products(rule, before, errors)
-        elif _as_is(rule, before):
-            continue
         else:
             _, after = _check_value(rule, before, rule.label, errors)
         payload[key] = after
@@ -503,4 +483,6 @@ def prepare_payload(
 
 
 def _same_json(left: Any, right: Any) -> bool:
+    if type(left) is type(right):
+        return left == right
     return js_type(left) == js_type(right) and left == right

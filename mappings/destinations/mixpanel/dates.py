@@ -242,8 +242,10 @@ def is_date_like(text: str) -> bool:
     >>> is_date_like("1745340310"), is_date_like("2025-13-45"), is_date_like("yesterday")
     (True, True, False)
     """
-    number = js_to_number(text)
-    if not math.isnan(number) and not math.isinf(number):
-        if js_number_to_string(number) == text:
-            return abs(number * 1000) <= MAX_TIME_MS
+    # No JavaScript number text has a ":" in it, and almost every timestamp does.
+    if ":" not in text:
+        number = js_to_number(text)
+        if not math.isnan(number) and not math.isinf(number):
+            if js_number_to_string(number) == text:
+                return abs(number * 1000) <= MAX_TIME_MS
     return parse_date_ms(text) is not None
