@@ -195,11 +195,17 @@ def _existing_events(cursor: Any, source_id: int, hashes: set[str]) -> dict[str,
     ordered = sorted(hashes)
     if connection.vendor == "postgresql":
         # One text parameter: psycopg quotes each of a hundred parameters in Python otherwise.
+        # One probe of the unique index per hash, whatever the statistics say: LIMIT keeps the
+        # subquery from being flattened into a join the planner may answer another way. Asked
+        # as ``dedup_hash = ANY(…)``, a table that grew since its last ANALYZE had the planner
+        # filter every event of the source instead (15 ms of PostgreSQL CPU per 100-message
+        # request, against 0.8 ms).
         lookup = (
-            f"SELECT {dedup_hash}, {pk} FROM {table} WHERE {source} = %s "
-            f"AND {dedup_hash} = ANY(string_to_array(%s, ','))"
+            f"SELECT h.hash, e.{pk} FROM unnest(string_to_array(%s, ',')) AS h(hash) "
+            f"CROSS JOIN LATERAL (SELECT {pk} FROM {table} WHERE {source} = %s "
+            f"AND {dedup_hash} = h.hash LIMIT 1) AS e"
         )
-        params = [source_id, ",".join(ordered)]
+        params = [",".join(ordered), source_id]
         if isinstance(cursor.cursor, psycopg.ClientCursor):
             cursor.execute(f"{_STATEMENT_TIMEOUT}; {lookup}", params)  # two results
             cursor.nextset()
