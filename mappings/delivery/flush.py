@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ..models import Delivery, Destination
 from ..plans import plan_for
-from .claim import claim, clear_pause, due, is_paused, pause
+from .claim import claim, clear_pause, due, exclusive_flush, is_paused, pause
 from .prepare import prepare
 from .recording import save_deliveries
 from .send import Sender
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class FlushReport:
     """What one flush did. ``skipped`` says why nothing was claimed (``disabled``, ``paused``,
-    ``missing``); ``more_due`` asks the caller to flush again right away."""
+    ``missing``, ``busy``: another flush of the destination is running); ``more_due`` asks the
+    caller to flush again right away."""
 
     destination_id: int
     claimed: int = 0
@@ -63,6 +64,17 @@ def flush(
             report.skipped = "paused"
             return report
         clear_pause(destination)  # its settings were saved since the pause
+    with exclusive_flush(destination.pk) as held:
+        if not held:
+            # The running flush re-enqueues itself while rows are due, so nothing waits for long.
+            report.skipped = "busy"
+            return report
+        return _flush_held(destination, report, now, limit)
+
+
+def _flush_held(
+    destination: Destination, report: FlushReport, now: datetime | None, limit: int | None
+) -> FlushReport:
     plan = plan_for(destination)
     clock_given = now is not None
     now = now or timezone.now()
@@ -73,7 +85,13 @@ def flush(
     report.claimed = len(ids)
     if not ids:
         return report
-    deliveries = Delivery.objects.filter(id__in=ids).select_related("event").order_by("id")
+    # Evaluation reads the normalised message only: the JSON as received is as big and unused.
+    deliveries = (
+        Delivery.objects.filter(id__in=ids)
+        .select_related("event")
+        .defer("event__raw", "event__warnings")
+        .order_by("id")
+    )
     works = [prepare(d, plan, now) for d in deliveries]
     # Stop sending while the lease still covers one more request (timeout) plus a margin.
     budget = max(lease - float(settings.SEGMIX_MIXPANEL_TIMEOUT) - 5.0, lease / 2)

@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from mappings.ingest.errors import IngestError
+from mappings.ingest.jsontools import may_hold_a_long_integer
 
 # §4.5 decompressed caps, to pass as ``max_decompressed``.
 MAX_DECOMPRESSED_BATCH = 512 * 1024  # /v1/batch, /b, /import: ~508 KB client batches fit
@@ -202,12 +203,6 @@ def _nesting_too_deep(limit: int) -> IngestError:
 
 # --- §4.3, §4.4 parsing ----------------------------------------------------------------------------
 
-_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
-# orjson keeps integers exact up to 2**64 - 1 (20 digits) and down to -2**63 (19 digits); beyond,
-# it returns floats. Any 19 digits in a row (in a number or not) ask for the closer look.
-_DIGIT_RUN_19 = b"0" * 19
-_DIGIT_RUN_20 = b"0" * 20
-_NEGATIVE_RUN_19 = b"-" + _DIGIT_RUN_19
 _ESCAPED_NUL = b"\\u0000"
 
 
@@ -230,19 +225,12 @@ def parse_json_fast(data: bytes) -> ParsedBody | None:
     silently turns integers beyond 64 bits into floats and keeps escaped NUL: bodies with a run
     of 20+ digits (19 after a minus) anywhere, or a ``\\u0000``, are left to the slow path too.
     """
-    if (b"\\" in data and _ESCAPED_NUL in data) or _may_hold_a_long_integer(data):
+    if (b"\\" in data and _ESCAPED_NUL in data) or may_hold_a_long_integer(data):
         return None
     try:
         return ParsedBody(orjson.loads(data), (), len(data))
     except orjson.JSONDecodeError:
         return None
-
-
-def _may_hold_a_long_integer(data: bytes) -> bool:
-    digits = data.translate(_DIGITS_AS_ZERO)
-    if _DIGIT_RUN_19 not in digits:  # the common case: one search
-        return False
-    return _DIGIT_RUN_20 in digits or _NEGATIVE_RUN_19 in digits
 
 
 class _Pairs(list):  # type: ignore[type-arg]

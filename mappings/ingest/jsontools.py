@@ -11,6 +11,41 @@ from typing import Any
 
 import orjson
 
+# orjson keeps integers exact up to 2**64 - 1 (20 digits) and down to -2**63 (19 digits); beyond,
+# it returns floats. Any 19 digits in a row (in a number or not) ask for the closer look.
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_DIGIT_RUN_19 = b"0" * 19
+_DIGIT_RUN_20 = b"0" * 20
+_NEGATIVE_RUN_19 = b"-" + _DIGIT_RUN_19
+
+
+def may_hold_a_long_integer(data: bytes) -> bool:
+    """Whether ``data`` might hold an integer orjson would turn into a float (false positives
+    only cost time)."""
+    digits = data.translate(_DIGITS_AS_ZERO)
+    if _DIGIT_RUN_19 not in digits:  # the common case: one search
+        return False
+    return _DIGIT_RUN_20 in digits or _NEGATIVE_RUN_19 in digits
+
+
+def loads_exact(data: bytes | str) -> Any:
+    """``json.loads`` with orjson's speed where it gives the same value.
+
+    The stored JSON that workers and the console read back (events, deliveries, requests) is
+    decoded here: orjson when no integer could lose digits, the stdlib otherwise or when orjson
+    refuses the text (e.g. a lone surrogate escape, which the stdlib keeps).
+
+    >>> loads_exact(b'{"a": 1, "b": 123456789012345678901234567890}')["b"]
+    123456789012345678901234567890
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    if not may_hold_a_long_integer(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
+
 
 def dumps_compact(value: Any, *, sort_keys: bool = False) -> bytes:
     """Compact UTF-8 JSON, non-ASCII unescaped: the form §4.5 measures.

@@ -33,7 +33,7 @@ class Layout:
     table: str  # quoted
     fields: tuple[models.Field, ...]
     columns: str  # quoted, comma-separated, in ``fields`` order
-    placeholder: str  # one row of placeholders, ``%s::jsonb`` for JSON on PostgreSQL
+    placeholder: str  # one row of placeholders, ``%s::json`` for JSON on PostgreSQL
     by_attname: dict[str, models.Field]
     static_defaults: dict[str, Any]  # attname → database value, for plain defaults
     dynamic_defaults: tuple[models.Field, ...]  # callable defaults (``timezone.now``)
@@ -51,9 +51,12 @@ def layout(model: type[models.Model]) -> Layout:
     found = _LAYOUTS.get(key)
     if found is None:
         fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
-        json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+        # JSON goes as text, cast to the column's own type (``json`` keeps key order).
         marks = ", ".join(
-            f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields
+            f"%s::{f.db_type(connection)}"
+            if isinstance(f, models.JSONField) and connection.vendor == "postgresql"
+            else "%s"
+            for f in fields
         )
         dynamic = tuple(f for f in fields if f.has_default() and callable(f.default))
         found = _LAYOUTS[key] = Layout(
@@ -149,7 +152,7 @@ def insert_from_json(
         ]
         plan = _JSON_PLANS[key] = (
             f"INSERT INTO {found.table} ({', '.join(names)}) "
-            f"SELECT {', '.join(selected + marks)} FROM jsonb_array_elements(%s::jsonb) AS r",
+            f"SELECT {', '.join(selected + marks)} FROM json_array_elements(%s::json) AS r",
             rest,
         )
     statement, rest = plan

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from .config import Destination, Mapping, Source
+from .fields import OrderedJSONField
 
 
 class IngestRequest(models.Model):
@@ -63,9 +64,9 @@ class Event(models.Model):
     anonymous_id = models.CharField(max_length=255, blank=True, default="")
     group_id = models.CharField(max_length=255, blank=True, default="")
     received_at = models.DateTimeField(db_index=True)
-    message = models.JSONField()
-    raw = models.JSONField()
-    warnings = models.JSONField(default=list, blank=True)
+    message = OrderedJSONField()
+    raw = OrderedJSONField()
+    warnings = OrderedJSONField(default=list, blank=True)
     duplicate_count = models.PositiveIntegerField(default=0)
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
@@ -144,15 +145,15 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     # Per mapping: {"<mapping id>": {"name", "version", "status", "why", "error", …}}.
-    outcome = models.JSONField(default=dict, blank=True)
+    outcome = OrderedJSONField(default=dict, blank=True)
     # Every record built for this event, as first built (the "values sent" of the delivery
     # history, and what replay resends). Each is a dict with ``mapping``, ``index``, ``endpoint``,
     # ``kind``, ``insert_id``, the delivery flags and ``body`` as compact JSON *text*: PostgreSQL's
     # jsonb would reorder the keys, and retries must resend byte-identical bodies.
-    records = models.JSONField(default=list, blank=True)
+    records = OrderedJSONField(default=list, blank=True)
     # Records still owed to Mixpanel after a transient failure (or a pause), exactly as first
     # built, so retries resend identical records (spec §15). Same shape as ``records``.
-    pending_records = models.JSONField(default=list, blank=True)
+    pending_records = OrderedJSONField(default=list, blank=True)
     # True when this delivery was a console "Send test event".
     test = models.BooleanField(default=False)
 
@@ -181,8 +182,8 @@ class MixpanelRequest(models.Model):
     method = models.CharField(max_length=8, default="POST")
     url = models.TextField()
     # Headers with Authorization masked; the decoded body (JSON), never the credentials.
-    headers = models.JSONField(default=dict)
-    body = models.JSONField(default=list)
+    headers = OrderedJSONField(default=dict)
+    body = OrderedJSONField(default=list)
     record_count = models.PositiveIntegerField(default=0)
     body_bytes = models.PositiveIntegerField(default=0)
     wire_bytes = models.PositiveIntegerField(default=0)
@@ -190,15 +191,15 @@ class MixpanelRequest(models.Model):
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     duration_ms = models.FloatField(null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_headers = models.JSONField(default=dict, blank=True)
+    response_headers = OrderedJSONField(default=dict, blank=True)
     response_body = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
     verdict = models.CharField(max_length=24, blank=True, default="")
     # The classification in words, with any anomaly or note (``responses.Verdict``).
     message = models.TextField(blank=True, default="")
     # Position k of the body: [delivery id, kind, $insert_id, outcome, field, message].
-    manifest = models.JSONField(default=list)
-    delivery_ids = models.JSONField(default=list)
+    manifest = OrderedJSONField(default=list)
+    delivery_ids = OrderedJSONField(default=list)
     test = models.BooleanField(default=False)
 
     class Meta:
