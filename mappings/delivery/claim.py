@@ -10,7 +10,12 @@ IMMEDIATE``), so a plain select-then-update inside one transaction is already ex
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
@@ -43,6 +48,64 @@ def claim(destination_id: int, now: datetime, *, limit: int, lease_seconds: floa
                 lease_until=now + timedelta(seconds=lease_seconds)
             )
     return ids
+
+
+# One flush at a time ----------------------------------------------------------------------------
+
+# First key of the two-key advisory lock: segmix's namespace ("sm"); the second is the destination.
+FLUSH_LOCK_NAMESPACE = 0x736D
+
+
+@contextmanager
+def exclusive_flush(destination_id: int) -> Iterator[bool]:
+    """Yield whether this process may flush ``destination_id`` now (``False``: one is running).
+
+    Per-profile order (spec §14.3) needs one flush at a time per destination: a second, concurrent
+    flush could send a newer update of a profile while the first is about to be told to retry the
+    older one. The linger window and the relay can both enqueue a flush while one runs, so the
+    exclusion is here, and it must not outlive a killed worker:
+
+    * PostgreSQL: a session advisory lock, released by the server when the session ends;
+    * SQLite (one machine by nature): ``flock`` on a file beside the database, released by the
+      kernel when the process dies; an in-memory database has one process, nothing to exclude.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", [FLUSH_LOCK_NAMESPACE, destination_id]
+            )
+            held = bool(cursor.fetchone()[0])
+        try:
+            yield held
+        finally:
+            if held:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_unlock(%s, %s)", [FLUSH_LOCK_NAMESPACE, destination_id]
+                    )
+        return
+    path = _lock_file(destination_id)
+    if path is None:
+        yield True
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _lock_file(destination_id: int) -> Path | None:
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.vendor != "sqlite" or not name or "memory" in name:
+        return None
+    database = Path(name)
+    return database.with_name(f"{database.name}.flush-{destination_id}.lock")
 
 
 # Pause ------------------------------------------------------------------------------------------

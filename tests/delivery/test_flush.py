@@ -180,3 +180,58 @@ def test_records_are_stored_for_replay_with_their_exact_bodies(mp, source, desti
     assert json.loads(stored["body"]) == sent
     assert list(json.loads(stored["body"])["properties"]) == list(sent["properties"])
     assert PendingProfileUpdate.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_flush_of_a_destination_waits_for_the_running_one(mp, source, destination):
+    """Per-profile order needs one flush at a time per destination (spec §14.3): the lock is a
+    PostgreSQL advisory lock, so a killed worker's session releases it."""
+    from django.db import connection
+
+    from mappings.delivery.claim import FLUSH_LOCK_NAMESPACE
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the in-memory SQLite test database has one process: nothing to exclude")
+    import psycopg
+
+    d = store(source, destination, track("Held Back"))
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as running:
+        running.execute("SELECT pg_advisory_lock(%s, %s)", [FLUSH_LOCK_NAMESPACE, destination.pk])
+        report = delivery.flush(destination)
+        assert (report.skipped, report.claimed, report.requests) == ("busy", 0, 0)
+        assert fresh(d).status == "pending" and mp.records() == []
+
+    # The running flush's session ended (as a killed worker's does): the lock is free again.
+    report = delivery.flush(destination)
+    assert (report.skipped, report.claimed) == (None, 1)
+    assert [r["event"] for r in mp.records("/import")] == ["Held Back"]
+    assert fresh(d).status == "delivered"
+
+
+def test_the_sqlite_flush_lock_is_a_file_lock_beside_the_database(tmp_path, settings):
+    """The embedded default: ``flock`` on ``<database>.flush-<id>.lock``, which the kernel
+    releases when the holding process dies."""
+    import fcntl
+    import os
+    from unittest import mock
+
+    from mappings.delivery import claim
+
+    database = tmp_path / "segmix.sqlite3"
+    fake = mock.Mock(vendor="sqlite", settings_dict={"NAME": str(database)})
+    with mock.patch.object(claim, "connection", fake):
+        with claim.exclusive_flush(7) as held:
+            assert held is True
+            lock = tmp_path / "segmix.sqlite3.flush-7.lock"
+            other = os.open(lock, os.O_RDWR)
+            try:
+                with pytest.raises(BlockingIOError):
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                with claim.exclusive_flush(7) as second:
+                    assert second is False
+                with claim.exclusive_flush(8) as another_destination:
+                    assert another_destination is True
+            finally:
+                os.close(other)
+        with claim.exclusive_flush(7) as again:
+            assert again is True

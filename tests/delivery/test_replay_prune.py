@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from datetime import timedelta
 
 import pytest
@@ -178,3 +179,33 @@ def test_replay_can_leave_the_sending_to_the_workers(mp, failed_once, monkeypatc
     assert (failed.status, failed.reason, failed.attempts) == ("pending", "replayed", 0)
     assert [r["kind"] for r in failed.pending_records] == ["event"]
     assert scheduled == [failed.destination_id]
+
+
+def test_replay_leaves_the_sending_to_a_running_flush(mp, failed_once, monkeypatch):
+    _, failed = failed_once
+    scheduled = []
+    # As if a worker's flush of the destination were running (mappings.delivery.flush is also
+    # the name of the function the package exports, hence sys.modules).
+    monkeypatch.setattr(
+        sys.modules["mappings.delivery.flush"], "exclusive_flush", lambda pk: _Held(False)
+    )
+    monkeypatch.setattr(delivery, "schedule_flush", scheduled.append)
+    sent_before = len(mp.records())
+
+    output = replay("--since", "1h")
+
+    assert "A worker is flushing this destination; it delivers the replayed rows." in output
+    assert scheduled == [failed.destination_id]
+    assert "Result: 1 pending" in output and fresh(failed).status == "pending"
+    assert len(mp.records()) == sent_before
+
+
+class _Held:
+    def __init__(self, held: bool) -> None:
+        self.held = held
+
+    def __enter__(self) -> bool:
+        return self.held
+
+    def __exit__(self, *exc: object) -> None:
+        return None

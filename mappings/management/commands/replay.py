@@ -104,6 +104,12 @@ class Command(BaseCommand):
             if report.paused:
                 self.stdout.write(self.style.ERROR(f"Destination paused: {report.paused}"))
                 break
+            if report.skipped == "busy":
+                self.stdout.write(
+                    "A worker is flushing this destination; it delivers the replayed rows."
+                )
+                delivery.schedule_flush(destination.pk)
+                break
             if not report.more_due or not report.claimed:
                 break
         counts = Counter(Delivery.objects.filter(id__in=ids).values_list("status", flat=True))
