@@ -60,6 +60,8 @@ DEADLINE_MS = 4000  # §6.2: no COMMIT by 4 s → 503 (lock waits included)
 INDEXED_TEXT = 255  # width of Event's search columns; the full value is in `message`
 # SQLSTATEs of a lost race with a concurrent twin: retried like an IntegrityError.
 _RACE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+# The server ended the session: admin shutdown (a restart), crash shutdown, not accepting yet.
+_SESSION_ENDED_SQLSTATES = {"57P01", "57P02", "57P03"}
 
 
 class StorageUnavailable(Exception):
@@ -97,10 +99,26 @@ def store_request(
             if attempt == 2:
                 raise StorageUnavailable("duplicate key after retry") from exc
         except (OperationalError, InterfaceError, InternalError) as exc:
+            if attempt == 1 and _connection_lost(exc):
+                # A connection the database dropped (a restart, a failover, an idle timeout)
+                # fails on first use; a new one may well work, so try once more before a 503.
+                # Had the COMMIT itself landed, dedup makes the second attempt a duplicate.
+                log.info("ingest connection was lost; retrying once on a new connection")
+                connection.close()
+                continue
             if attempt == 2 or _sqlstate(exc) not in _RACE_SQLSTATES:
                 raise StorageUnavailable(str(exc).strip() or type(exc).__name__) from exc
         log.info("ingest transaction raced a concurrent twin; retrying once")
     raise AssertionError("unreachable")
+
+
+def _connection_lost(exc: DatabaseError) -> bool:
+    """Whether ``exc`` means the session is gone (not merely a failed statement)."""
+    state = _sqlstate(exc) or ""
+    if state.startswith("08") or state in _SESSION_ENDED_SQLSTATES:
+        return True
+    raw = connection.connection
+    return raw is not None and bool(getattr(raw, "broken", False) or raw.closed)
 
 
 def log_request(fields: dict[str, Any]) -> None:

@@ -365,3 +365,40 @@ def test_two_concurrent_posts_of_one_batch_store_one_event(monkeypatch):
     assert Delivery.objects.count() == 2
     assert set(Event.objects.values_list("duplicate_count", flat=True)) == {1}
     assert sorted(IngestRequest.objects.values_list("accepted", "duplicates")) == [(0, 2), (2, 0)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_database_dropped_is_replaced_instead_of_answering_503():
+    """After a database restart every web thread's connection is dead; the first request on each
+    must not be refused for it (the database is up again)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("terminating a server session needs PostgreSQL")
+    import psycopg
+
+    source = make_source()
+    commit(source, track(1))
+    dropped = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [dropped])
+
+    result = commit(source, track(2), request_id="req-2")
+
+    assert (result.accepted, result.duplicates) == (1, 0)
+    assert connection.connection.info.backend_pid != dropped
+    assert counts() == {"events": 2, "deliveries": 0, "rejects": 0, "requests": 2}
+
+
+def test_a_lost_connection_is_retried_once_then_storage_unavailable(monkeypatch):
+    source = make_source()
+    attempts = []
+
+    def lost(*args):
+        attempts.append(1)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(store, "_store_once", lost)
+    monkeypatch.setattr(store, "_connection_lost", lambda exc: True)
+    monkeypatch.setattr(store.connection, "close", lambda: None)  # keep the test's transaction
+    with pytest.raises(StorageUnavailable, match="server closed the connection"):
+        commit(source, track(1))
+    assert len(attempts) == 2
