@@ -23,6 +23,7 @@ from typing import Any
 
 from ..destinations.mixpanel.types import Record
 from ..destinations.mixpanel.wire import serialize_record
+from ..ingest.jsontools import loads_exact
 from ..models import Delivery
 
 # Record states that keep a delivery open (the record is in ``pending_records``).
@@ -101,10 +102,10 @@ def stored_record(mapping: str, index: int, version: int | None, record: Record)
 
 
 def record_from_stored(stored: dict[str, Any]) -> Record:
-    """The exact record that was built: ``json`` (not orjson) keeps big integers exact."""
+    """The exact record that was built (``loads_exact`` keeps big integers exact)."""
     return Record(
         endpoint=stored["endpoint"],
-        body=json.loads(stored["body"]),
+        body=loads_exact(stored["body"]),
         kind=stored["kind"],
         insert_id=stored.get("insert_id"),
         idempotent=stored.get("idempotent", True),

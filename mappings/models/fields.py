@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from django.db import models
 
 
@@ -29,6 +30,8 @@ class OrderedJSONField(models.JSONField):
             # before they reach the ``json`` column: send ``json`` text instead.
             from psycopg.types.json import Json
 
+            if self.encoder is None:
+                return Json(value, dumps=_dumps)
             return Json(value, dumps=lambda obj: json.dumps(obj, cls=self.encoder))
         return super().get_db_prep_value(value, connection, prepared)
 
@@ -37,3 +40,12 @@ class OrderedJSONField(models.JSONField):
         if value is None or not isinstance(value, str | bytes):
             return value
         return super().from_db_value(value, expression, connection)
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON text; orjson where it can (it refuses integers beyond 64 bits, lone
+    surrogates and non-string keys), else the stdlib with Django's ASCII escapes."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))

@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, quote, quote_plus
 
 import orjson
 
+from mappings.ingest.jsontools import loads_exact
+
 from .types import MixpanelSettings, Record, SettingsError
 
 HOSTS = {
@@ -103,8 +105,7 @@ class PreparedRequest:
             return None
         if self.format == "form":
             raw = parse_qs(raw.decode("ascii"), keep_blank_values=True)["data"][0].encode()
-        # json, not orjson: orjson reads integers over 64 bits as floats.
-        return _redact(json.loads(raw), self.secrets)
+        return _redact(loads_exact(raw), self.secrets)  # exact for integers over 64 bits
 
     def display_body(self) -> str:
         """Pretty-printed decoded body for the console (``data=`` prefix for form bodies)."""
