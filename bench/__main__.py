@@ -1,4 +1,4 @@
-"""``python -m bench [engine] [ingest] [e2e] [latency] [--quick] [--profile]``.
+"""``python -m bench [engine] [costs] [ingest] [e2e] [latency] [--quick] [--profile]``.
 
 Runs the named sections (all of them when none is named), in that order, and rewrites
 docs/benchmarks.md with one table per section, the command that produced them, the machine and
@@ -21,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-ALL_SECTIONS = ["engine", "ingest", "e2e", "latency"]
+ALL_SECTIONS = ["engine", "costs", "ingest", "e2e", "latency"]
 FLAGS = {"--quick", "--profile"}
 
 
@@ -174,15 +174,17 @@ def main(argv: list[str]) -> None:
     summary_at = len(lines)
     if "engine" in sections:
         lines += engine_lines()
-    if any(s in sections for s in ("ingest", "e2e", "latency")):
-        from bench import e2e, ingest, latency, pipeline
+    if any(s in sections for s in ("costs", "ingest", "e2e", "latency")):
+        from bench import costs, e2e, ingest, latency, pipeline
 
         options = pipeline.Options(quick=quick, profile="--profile" in argv)
-        for name in ("ingest", "e2e", "latency"):
+        for name in ("costs", "ingest", "e2e", "latency"):
             if name not in sections:
                 continue
             print(f"== {name}", flush=True)
-            if name == "ingest":
+            if name == "costs":
+                section = costs.costs_section(options)
+            elif name == "ingest":
                 section = ingest.ingest_section(options)
             elif name == "e2e":
                 section = e2e.e2e_section(options)
