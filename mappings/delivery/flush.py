@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import Delivery, Destination
+from ..models import Delivery, Destination, Event
 from ..plans import plan_for
 from .claim import claim, clear_pause, due, exclusive_flush, is_paused, pause
 from .prepare import prepare
@@ -38,6 +38,14 @@ class FlushReport:
     paused: str | None = None
     skipped: str | None = None
     more_due: bool = False
+
+
+# A flush reads an event's normalised message and its receipt time (``prepare``), nothing else:
+# the JSON as received is as big as the message, and every column loaded costs a conversion.
+_EVENT_FIELDS_READ = {"id", "message", "received_at"}
+_EVENT_FIELDS_UNREAD = tuple(
+    f"event__{f.name}" for f in Event._meta.concrete_fields if f.name not in _EVENT_FIELDS_READ
+)
 
 
 def flush(
@@ -85,11 +93,10 @@ def _flush_held(
     report.claimed = len(ids)
     if not ids:
         return report
-    # Evaluation reads the normalised message only: the JSON as received is as big and unused.
     deliveries = (
         Delivery.objects.filter(id__in=ids)
         .select_related("event")
-        .defer("event__raw", "event__warnings")
+        .defer(*_EVENT_FIELDS_UNREAD)
         .order_by("id")
     )
     works = [prepare(d, plan, now) for d in deliveries]
