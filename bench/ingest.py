@@ -214,6 +214,7 @@ def _ingest_lines(
             f"ALLOWED_HOSTS=127.0.0.1, SEGMIX_HTTPS=0, a fresh PostgreSQL database "
             f"(PostgreSQL {pg.get('server_version')}, synchronous_commit={pg.get('synchronous_commit')}, "
             f"fsync={pg.get('fsync')}, shared_buffers={pg.get('shared_buffers')}, "
+            f"max_wal_size={pg.get('max_wal_size')}, "
             f"autovacuum={pg.get('autovacuum')}), a private "
             "redis-server, rate limits raised (SEGMIX_RATE_LIMIT_REQUESTS=1000000, "
             "SEGMIX_RATE_LIMIT_MESSAGES=100000000) so one synthetic source is never refused; "

@@ -26,18 +26,20 @@ from .pipeline import (
 )
 from .stack import NotAvailable, load_average
 
+GOAL_RATE = 5000.0  # events/s at which p99 must be ≤ 2 s
+
 
 def latency_rates(e2e_rate: float | None) -> list[tuple[float, str]]:
     """Half the measured e2e rate, and the goal's 5,000 events/s when half is below it."""
     if not e2e_rate:
-        return [(5000.0, "goal rate (no end-to-end figure in this run)")]
+        return [(GOAL_RATE, "goal rate (no end-to-end figure in this run)")]
     half = e2e_rate / 2
-    if half >= 5000:
+    if half >= GOAL_RATE:
         return [(half, "half the end-to-end rate")]
     # Half first: a goal-rate run the pipeline cannot keep up with leaves a backlog that would
     # leave nothing to measure after it.
     rates = [(half, "half the end-to-end rate")] if half >= BATCH else []
-    rates.append((5000.0, "goal rate (half the end-to-end rate is lower)"))
+    rates.append((GOAL_RATE, "goal rate (half the end-to-end rate is lower)"))
     return rates
 
 
@@ -87,9 +89,12 @@ def latency_section(options: Options, e2e_rate: float | None) -> Section:
                 row = _latency_row(rate, why, result, latencies, expected, drained, drain_limit)
                 rows.append(row)
                 print("latency:", row, flush=True)
-                if not figures and expected:  # the first rate is ≥ 5,000 events/s
-                    figures["latency_rate"] = rate
-                    figures["latency_p99_ms"] = _with_missing(latencies, expected, 99) * 1000
+                if expected:
+                    # The goal is judged at 5,000 events/s (or more); half the end-to-end rate,
+                    # when lower, is reported beside it.
+                    prefix = "latency" if rate >= GOAL_RATE else "latency_half"
+                    figures[f"{prefix}_rate"] = rate
+                    figures[f"{prefix}_p99_ms"] = _with_missing(latencies, expected, 99) * 1000
             commands = p.commands
             vacuum = vacuum_note(p.vacuum)
     except (NotAvailable, RuntimeError, subprocess.SubprocessError, OSError) as exc:
@@ -116,7 +121,7 @@ def latency_section(options: Options, e2e_rate: float | None) -> Section:
         *rows,
         "",
     ]
-    if figures:
+    if "latency_p99_ms" in figures:
         met = figures["latency_p99_ms"] <= 2000
         lines += [
             f"Goal (p99 ≤ 2 s at 5,000 events/s; measured at {figures['latency_rate']:,.0f}): "
@@ -183,7 +188,7 @@ def _latency_row(
 
     p99 = _with_missing(latencies, expected, 99)
     goal = "—"
-    if rate >= 5000:
+    if rate >= GOAL_RATE:
         goal = "≤ 2 s p99: " + ("**met**" if expected and p99 <= 2.0 else "**not met**")
     drained_text = f"{drained:.0f} s" if drained is not None else f"not within {drain_limit:.0f} s"
     accepted = result.ok * BATCH / result.seconds if result.seconds else 0.0

@@ -78,9 +78,9 @@ def database_from_url(url: str) -> dict:
             "CONN_MAX_AGE": env_int("SEGMIX_DB_CONN_MAX_AGE", 60),
             # Off: a health check is one more `SELECT 1` round trip at the start of every
             # request, and round trips are most of an ingest request's client CPU. The price: a
-            # connection that died while idle (database restart, network cut) fails the one
-            # request that finds it (ingest answers 503 with Retry-After, which every client
-            # retries; a console page errors once), and Django then replaces it.
+            # connection that died while idle (database restart, network cut) is found by the
+            # request that uses it: ingest replaces it and tries once more; a console page
+            # errors once, and Django then replaces it.
             "CONN_HEALTH_CHECKS": False,
             "OPTIONS": {"connect_timeout": 5, **options},
         }
