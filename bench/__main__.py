@@ -229,7 +229,8 @@ class _Database:
 def _database(options: Any) -> _Database:  # bench.pipeline.Options (imported late)
     """A private, production-configured PostgreSQL unless ``SEGMIX_BENCH_DATABASE_URL`` names one."""
     from bench.pipeline import WORKDIR
-    from bench.stack import NotAvailable, PrivatePostgres
+    from bench.postgres import PrivatePostgres
+    from bench.stack import NotAvailable
 
     if os.environ.get("SEGMIX_BENCH_DATABASE_URL"):
         return _Database(f"Database: `{options.database_url}` (from `SEGMIX_BENCH_DATABASE_URL`).")

@@ -31,15 +31,14 @@ from .pipeline import (
     start_web,
     vacuum_note,
 )
+from .postgres import StandInAutovacuum, postgres_settings
 from .stack import (
     CpuMeter,
     NotAvailable,
     Stack,
-    StandInAutovacuum,
     format_cores,
     load_average,
     named_pids,
-    postgres_settings,
     start_redis,
 )
 

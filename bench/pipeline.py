@@ -25,13 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import loadgen, profiling
+from .postgres import StandInAutovacuum, fresh_database
 from .stack import (
     ROOT,
     NotAvailable,
     Stack,
-    StandInAutovacuum,
     free_port,
-    fresh_database,
     http_answers,
     start_redis,
     wait_for,

@@ -5,8 +5,8 @@ children, e.g. gunicorn's workers), asks the kernel to SIGTERM it if the harness
 (``PR_SET_PDEATHSIG``), and stops them all on exit — normal, exception or Ctrl-C — and when its
 deadline passes (a watchdog interrupts the harness). Only loopback addresses are used.
 
-Also here: a private ``redis-server``, the fresh PostgreSQL bench database, and CPU accounting
-from ``/proc`` (which processes used the cores during a measurement).
+Also here: a private ``redis-server`` and CPU accounting from ``/proc`` (which processes used
+the cores during a measurement). PostgreSQL is in ``bench.postgres``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -218,175 +217,6 @@ def start_redis(stack: Stack) -> str:
 
 def _which(name: str) -> str | None:
     return shutil.which(name)
-
-
-# --- PostgreSQL --------------------------------------------------------------------------------
-
-
-def fresh_database(url: str) -> None:
-    """Drop and create the database named in ``url`` (connecting to ``postgres`` to do it)."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name.startswith("segmix_bench"):
-        raise SystemExit(f"refusing to drop {name!r}: bench databases are named segmix_bench*")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    _ensure_postgres(admin)
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                [name],
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        raise NotAvailable(f"PostgreSQL is not reachable at {admin}: {exc}".strip()) from exc
-
-
-def _ensure_postgres(admin: str) -> None:
-    """Start the machine's cluster (``scripts/ensure_postgres.sh``) when nothing answers."""
-    import psycopg
-
-    try:
-        psycopg.connect(admin, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        script = ROOT / "scripts" / "ensure_postgres.sh"
-        if script.exists():
-            subprocess.run([str(script)], cwd=ROOT, timeout=60, check=False)
-
-
-class PrivatePostgres:
-    """A PostgreSQL cluster of the benchmark's own, configured as a production server would be.
-
-    The machine's shared cluster keeps Debian's defaults (128 MB of shared buffers) and, on some
-    images, autovacuum off: a write-heavy benchmark on it measures those settings as much as
-    segmix. This one is created with ``initdb`` under the work directory, started on a free
-    loopback port with ``SETTINGS`` (durability untouched: ``fsync`` and ``synchronous_commit``
-    on, as segmix requires), and removed afterwards. ``url`` names its bench database.
-    """
-
-    SETTINGS = {
-        "shared_buffers": "1GB",
-        "max_wal_size": "4GB",
-        "checkpoint_timeout": "15min",
-        "autovacuum": "on",
-        "synchronous_commit": "on",
-        "fsync": "on",
-        "max_connections": "200",
-    }
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.data = workdir / "data"
-        self.port = free_port()
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/segmix_bench"
-        self._pg_ctl: str | None = None
-
-    def __enter__(self) -> PrivatePostgres:
-        bindir = _postgres_bindir()
-        if bindir is None:
-            raise NotAvailable("no initdb/pg_ctl found (apt-get install postgresql)")
-        self._pg_ctl = str(bindir / "pg_ctl")
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        self.workdir.mkdir(parents=True)
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-            shutil.chown(self.workdir, "postgres")
-        options = " ".join(
-            [f"-p {self.port}", f"-k {self.workdir}", "-c listen_addresses=127.0.0.1"]
-            + [f"-c {name}={value}" for name, value in self.SETTINGS.items()]
-        )
-        for argv in (
-            [str(bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"],
-            [self._pg_ctl, "-D", str(self.data), "-l", str(self.workdir / "log"), "-o", options,
-             "-w", "start"],
-        ):  # fmt: skip
-            done = subprocess.run(
-                self._as_postgres(argv), capture_output=True, text=True, timeout=120
-            )
-            if done.returncode != 0:
-                raise NotAvailable(f"{argv[0]} failed: {(done.stderr or done.stdout)[-2000:]}")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pg_ctl is not None:
-            subprocess.run(
-                self._as_postgres([self._pg_ctl, "-D", str(self.data), "-m", "fast", "stop"]),
-                capture_output=True,
-                timeout=120,
-            )
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-    @staticmethod
-    def _as_postgres(argv: list[str]) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
-def _postgres_bindir() -> Path | None:
-    found = shutil.which("pg_config")
-    if found:
-        done = subprocess.run([found, "--bindir"], capture_output=True, text=True)
-        bindir = Path(done.stdout.strip())
-        if (bindir / "initdb").exists():
-            return bindir
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
-    return candidates[0].parent if candidates else None
-
-
-def postgres_settings(url: str) -> dict[str, str]:
-    import psycopg
-
-    names = [
-        "server_version",
-        "synchronous_commit",
-        "fsync",
-        "shared_buffers",
-        "max_connections",
-        "max_wal_size",
-        "autovacuum",
-    ]
-    with psycopg.connect(url, connect_timeout=5) as conn:
-        return {n: conn.execute(f"SHOW {n}").fetchone()[0] for n in names}
-
-
-class StandInAutovacuum:
-    """``VACUUM (ANALYZE)`` every ``every`` seconds while the cluster's autovacuum is off.
-
-    Some machines (CI images) turn autovacuum off; without statistics the planner picks
-    whole-table plans on tables that grew from empty, which no production database would see.
-    Does nothing when autovacuum is on.
-    """
-
-    def __init__(self, url: str, every: float = 30.0) -> None:
-        self.url = url
-        self.every = every
-        self.runs = 0
-        self.active = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> StandInAutovacuum:
-        import psycopg
-
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
-            self.active = conn.execute("SHOW autovacuum").fetchone()[0] == "off"
-        if self.active:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self.active:
-            self._thread.join(timeout=60)
-
-    def _run(self) -> None:
-        import psycopg
-
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
-            while not self._stop.wait(self.every):
-                conn.execute("VACUUM (ANALYZE)")
-                self.runs += 1
 
 
 # --- CPU accounting ----------------------------------------------------------------------------
