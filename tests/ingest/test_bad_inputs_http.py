@@ -19,7 +19,7 @@ import pytest
 from django.db import OperationalError
 
 from mappings.delivery.schedule import schedule_flush as real_schedule_flush
-from mappings.ingest import fields, ratelimit, store, views
+from mappings.ingest import fields, ratelimit, views, writes
 from mappings.models import Delivery, Event, IngestRequest, RejectedMessage
 from tests.ingest.http_support import (
     assert_error,
@@ -363,7 +363,7 @@ def test_row_52_over_the_rate_limit(client):
 
 
 def test_row_53_storage_down_is_503_then_the_retry_is_stored_once(client, source, monkeypatch):
-    real = store._insert_deliveries
+    real = writes.insert_deliveries
     failures = []
 
     def down_once(*args):
@@ -372,7 +372,7 @@ def test_row_53_storage_down_is_503_then_the_retry_is_stored_once(client, source
             raise OperationalError("could not write to file: No space left on device")
         return real(*args)
 
-    monkeypatch.setattr(store, "_insert_deliveries", down_once)
+    monkeypatch.setattr(writes, "insert_deliveries", down_once)
     body = batch(track(1), track(2), {"type": "track", "messageId": "bad"})
     refused = post(client, "/v1/batch", body, key=source.write_key)
     assert_error(refused, 503, "storage_unavailable")

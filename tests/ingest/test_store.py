@@ -15,7 +15,7 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection
 from django.test import Client
 
-from mappings.ingest import store
+from mappings.ingest import store, writes
 from mappings.ingest.normalize import normalize_request
 from mappings.ingest.store import StorageUnavailable, log_request, store_request
 from mappings.models import Delivery, Event, IngestRequest, RejectedMessage
@@ -251,14 +251,14 @@ def test_a_concurrent_twin_makes_the_transaction_run_once_more(monkeypatch):
     source = make_source()
     make_destination(source)
     commit(source, track(1))
-    real = store._existing_events
+    real = writes.existing_events
     calls = []
 
     def blind_first(*args):
         calls.append(1)
         return {} if len(calls) == 1 else real(*args)  # as if the twin committed meanwhile
 
-    monkeypatch.setattr(store, "_existing_events", blind_first)
+    monkeypatch.setattr(writes, "existing_events", blind_first)
     result = commit(source, track(1), track(2), request_id="req-2")
 
     assert len(calls) == 2
@@ -269,7 +269,7 @@ def test_a_concurrent_twin_makes_the_transaction_run_once_more(monkeypatch):
 def test_a_second_integrity_error_is_storage_unavailable(monkeypatch):
     source = make_source()
     commit(source, track(1))
-    monkeypatch.setattr(store, "_existing_events", lambda *args: {})
+    monkeypatch.setattr(writes, "existing_events", lambda *args: {})
     with pytest.raises(StorageUnavailable):
         commit(source, track(1), request_id="req-2")
     assert counts() == {"events": 1, "deliveries": 0, "rejects": 0, "requests": 1}
@@ -277,7 +277,7 @@ def test_a_second_integrity_error_is_storage_unavailable(monkeypatch):
 
 def test_a_deadlock_is_retried_like_a_twin(monkeypatch):
     source = make_source()
-    real = store._insert_deliveries
+    real = writes.insert_deliveries
     calls = []
 
     class Deadlock(Exception):
@@ -289,7 +289,7 @@ def test_a_deadlock_is_retried_like_a_twin(monkeypatch):
             raise OperationalError("deadlock detected") from Deadlock()
         return real(*args)
 
-    monkeypatch.setattr(store, "_insert_deliveries", deadlock_once)
+    monkeypatch.setattr(writes, "insert_deliveries", deadlock_once)
     assert commit(source, track(1)).accepted == 1
     assert len(calls) == 2 and counts()["events"] == 1
 
@@ -301,7 +301,7 @@ def test_a_database_failure_stores_nothing(monkeypatch):
     def down(*args):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(store, "_insert_deliveries", down)  # after events were inserted
+    monkeypatch.setattr(writes, "insert_deliveries", down)  # after events were inserted
     with pytest.raises(StorageUnavailable):
         commit(source, track(1), {"type": "track"})
     assert counts() == {"events": 0, "deliveries": 0, "rejects": 0, "requests": 0}
@@ -309,7 +309,7 @@ def test_a_database_failure_stores_nothing(monkeypatch):
 
 def test_other_database_errors_are_not_disguised(monkeypatch):
     source = make_source()
-    monkeypatch.setattr(store, "_existing_events", lambda *a: (_ for _ in ()).throw(KeyError()))
+    monkeypatch.setattr(writes, "existing_events", lambda *a: (_ for _ in ()).throw(KeyError()))
     with pytest.raises(KeyError):
         commit(source, track(1))
 
@@ -328,7 +328,7 @@ def test_two_concurrent_posts_of_one_batch_store_one_event(monkeypatch):
     source = make_source()
     make_destination(source)
     body = batch(track(1), track(2))
-    real = store._existing_events
+    real = writes.existing_events
     # On PostgreSQL both transactions read "nothing yet" before either inserts, so the loser
     # blocks on the unique index, fails, and retries. SQLite serialises writers at BEGIN.
     both_read = threading.Barrier(2, timeout=5)
@@ -343,7 +343,7 @@ def test_two_concurrent_posts_of_one_batch_store_one_event(monkeypatch):
             both_read.wait()
         return found
 
-    monkeypatch.setattr(store, "_existing_events", read_then_wait)
+    monkeypatch.setattr(writes, "existing_events", read_then_wait)
     answers: list[int] = []
 
     def send():
