@@ -1,7 +1,8 @@
 """Destinations: list, "Add Mixpanel", settings, credential check, enable toggle and resume.
 
 Secrets never reach a template: the form's secret inputs are always empty, the credential check
-result is redacted by ``wire.interpret_credential_check``, and headers are shown masked.
+result is redacted by ``credential_check.interpret_credential_check``, and headers are shown
+masked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .. import http
 from ..delivery.claim import is_paused
 from ..delivery.flush import resume
-from ..destinations.mixpanel import wire
+from ..destinations.mixpanel import credential_check
 from ..destinations.mixpanel.settings_schema import validate_settings
 from ..destinations.mixpanel.types import MixpanelSettings, SettingsError
 from ..forms import DestinationForm, ToggleForm
@@ -133,12 +134,12 @@ def run_credential_check(raw_settings: dict[str, Any]) -> dict[str, Any]:
     """
     mp_settings = validate_settings(raw_settings)
     override = settings.SEGMIX_MIXPANEL_API_URL or None
-    request = wire.build_credential_check(mp_settings, override, http.USER_AGENT)
+    request = credential_check.build_credential_check(mp_settings, override, http.USER_AGENT)
     if request is None:
-        result = wire.interpret_credential_check(None, mp_settings, None, b"")
+        result = credential_check.interpret_credential_check(None, mp_settings, None, b"")
         return {"result": result, "request": None, "elapsed_ms": None}
     answer = http.try_send(request, timeout=settings.SEGMIX_MIXPANEL_TIMEOUT)
-    result = wire.interpret_credential_check(
+    result = credential_check.interpret_credential_check(
         request, mp_settings, answer.status, answer.body, error=answer.error
     )
     return {
