@@ -16,6 +16,16 @@ from datetime import datetime
 from typing import Any
 
 from mappings.ingest.decode import Note, ParsedBody
+from mappings.ingest.envelope import (
+    MAX_BATCH_MESSAGES,
+    MAX_FORWARD_MESSAGES,
+    MAX_MESSAGE_BYTES,
+    ROUTE_TYPES,
+    Envelope,
+    open_envelope,
+    rejected,
+    sort_notes,
+)
 from mappings.ingest.errors import IngestError
 from mappings.ingest.fields import (
     ID_FIELDS,
@@ -35,30 +45,9 @@ from mappings.ingest.timestamps import (
     parse_timestamp,
     truncate_to_ms,
 )
-from mappings.ingest.types import AcceptedMessage, NormalizedRequest, RejectedMessage
+from mappings.ingest.types import AcceptedMessage, NormalizedRequest
 
-# URL segment after /v1/ → the type that route forces, or None when each message names its own
-# (§2.1). /v1/forward is not here: the view passes is_forward=True instead.
-ROUTE_TYPES: dict[str, str | None] = {
-    "track": "track",
-    "t": "track",
-    "identify": "identify",
-    "i": "identify",
-    "page": "page",
-    "p": "page",
-    "screen": "screen",
-    "s": "screen",
-    "group": "group",
-    "g": "group",
-    "alias": "alias",
-    "a": "alias",
-    "batch": None,
-    "b": None,
-    "import": None,
-}
-MAX_MESSAGE_BYTES = 32 * 1024
-MAX_BATCH_MESSAGES = 2500
-MAX_FORWARD_MESSAGES = 4000
+__all__ = ["ROUTE_TYPES", "normalize_request"]  # the entry points views import from here
 
 # Libraries running on the user's device: their request IP is the user's (§5.4 context.ip).
 CLIENT_SIDE_LIBRARIES = frozenset(
@@ -104,8 +93,8 @@ def normalize_request(
     exactly one of ``accepted``/``rejected``, even if normalising it crashed (``internal_error``).
     """
     parsed = body if isinstance(body, ParsedBody) else ParsedBody(body)
-    envelope = _open_envelope(parsed.value, route_type, is_forward)
-    per_message, shared = _sort_notes(parsed.notes, envelope.layout)
+    envelope = open_envelope(parsed.value, route_type, is_forward)
+    per_message, shared = sort_notes(parsed.notes, envelope.layout)
 
     # §4.5: every message is measured before any is judged; one oversized message fails all.
     measured: list[tuple[Any, bytes]] = []
@@ -129,7 +118,7 @@ def normalize_request(
     for index, (received, raw) in enumerate(measured):
         if index >= limit:
             result.rejected.append(
-                _rejected(
+                rejected(
                     index,
                     received,
                     raw,
@@ -143,11 +132,11 @@ def normalize_request(
             result.accepted.append(normalizer.message(index, received, raw, notes))
         except Reject as reject:
             result.rejected.append(
-                _rejected(index, received, raw, reject.code, reject.message, reject.field)
+                rejected(index, received, raw, reject.code, reject.message, reject.field)
             )
         except Exception:  # §5.7: quarantine this one message rather than fail the request
             result.rejected.append(
-                _rejected(index, received, raw, "internal_error", "could not normalise message")
+                rejected(index, received, raw, "internal_error", "could not normalise message")
             )
     return result
 
@@ -160,99 +149,7 @@ class MeasuredMessage(AcceptedMessage):
     received_json: bytes = b""
 
 
-# --- envelope ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Envelope:
-    items: list[Any]
-    layout: str  # "single", "array" or "batch": where messages sit in the body
-    context: dict[str, Any] | None = None
-    integrations: dict[str, Any] | None = None
-    sent_at: Any = None
-
-
-def _open_envelope(value: Any, route_type: str | None, is_forward: bool) -> _Envelope:
-    """§4.1 step 7 and §5.1: find the messages and the envelope fields merged into each."""
-    if route_type is not None:
-        if type(value) is not dict:
-            raise _invalid_body("the body must be a JSON object")
-        return _Envelope([value], "single")
-    if is_forward:
-        if type(value) is list:
-            return _Envelope(value, "array")
-        if type(value) is dict and "batch" not in value:
-            return _Envelope([value], "single")
-    if type(value) is not dict:
-        raise _invalid_body("the body must be a JSON object")
-    batch = value.get("batch")
-    if type(batch) is not list:
-        raise _invalid_body("batch must be an array")
-    return _Envelope(
-        batch,
-        "batch",
-        _envelope_object(value, "context"),
-        _envelope_object(value, "integrations"),
-        value.get("sentAt"),
-    )
-
-
-def _envelope_object(envelope: dict[str, Any], key: str) -> dict[str, Any] | None:
-    value = envelope.get(key)
-    if value is None:
-        return None
-    if type(value) is not dict:
-        # Our choice: merging a non-object into every message has no meaning; refuse the shape.
-        raise _invalid_body(f"envelope {key} must be an object")
-    return without_write_keys(value)
-
-
-def _invalid_body(message: str) -> IngestError:
-    return IngestError(400, "invalid_body", message)
-
-
-def _sort_notes(notes: tuple[Note, ...], layout: str) -> tuple[dict[int, list[Note]], list[Note]]:
-    """Pin parser notes on messages: ``(by batch index, shared by all)``; paths become relative.
-
-    Envelope ``context``/``integrations``/``sentAt`` end up in every message, so their notes
-    are shared. Notes under a ``writeKey`` are dropped with the key.
-    """
-    per_message: dict[int, list[Note]] = {}
-    shared: list[Note] = []
-    for note in notes:
-        if "writeKey" in note.path:
-            continue
-        path = note.path
-        if layout == "single":
-            per_message.setdefault(0, []).append(note)
-        elif layout == "array" and path and type(path[0]) is int:
-            per_message.setdefault(path[0], []).append(Note(path[1:], note.code))
-        elif layout == "batch" and len(path) >= 2 and path[0] == "batch":
-            per_message.setdefault(int(path[1]), []).append(Note(path[2:], note.code))
-        elif layout == "batch" and path and path[0] in ("context", "integrations", "sentAt"):
-            shared.append(note)
-    return per_message, shared
-
-
 # --- one message -----------------------------------------------------------------------------------
-
-
-def _rejected(
-    index: int, received: Any, raw: bytes, code: str, message: str, field: str | None = None
-) -> RejectedMessage:
-    return RejectedMessage(
-        index, _usable_message_id(received), code, message, field, raw.decode("utf-8")
-    )
-
-
-def _usable_message_id(received: Any) -> str | None:
-    """The client's messageId if it would have been accepted as one, for keying rejects."""
-    value = received.get("messageId") if type(received) is dict else None
-    if type(value) is str and value.strip():
-        return value
-    if type(value) is int:
-        return str(value)
-    return None
 
 
 class _Normalizer:
@@ -260,7 +157,7 @@ class _Normalizer:
 
     def __init__(
         self,
-        envelope: _Envelope,
+        envelope: Envelope,
         route_type: str | None,
         received_at: datetime,
         source_id: str,

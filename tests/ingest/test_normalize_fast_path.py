@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from mappings.ingest import normalize
+from mappings.ingest.envelope import Envelope
 from mappings.ingest.fields import Reject
 from mappings.ingest.jsontools import dumps_compact
-from mappings.ingest.normalize import _Envelope, _Normalizer
+from mappings.ingest.normalize import _Normalizer
 from tests.ingest.normalize_support import RECEIVED_AT
 
 SHAPES: list[dict[str, Any]] = [
@@ -94,15 +95,15 @@ VALUES: list[Any] = [
     1710072000,
 ]
 ENVELOPES = [
-    _Envelope([], "batch"),
-    _Envelope(
+    Envelope([], "batch"),
+    Envelope(
         [],
         "batch",
         {"locale": "en-GB", "library": {"name": "x"}},
         {"All": False},
         "2026-03-10T11:58:05.000+00:00",
     ),
-    _Envelope([], "batch", None, None, "soon"),
+    Envelope([], "batch", None, None, "soon"),
 ]
 
 
