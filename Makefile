@@ -16,13 +16,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: $(VENV)/.installed
 	scripts/run_local.sh
 
+# The suite runs on both databases segmix supports: PostgreSQL (production) for everything,
+# then SQLite (the embedded default) for all but what needs a database server (the `postgres`
+# marker) and the end-to-end stack, which makes a PostgreSQL database of its own either way.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/segmix
+TEST_SQLITE_URL ?= sqlite:///var/test/segmix.sqlite3
+
 ## Everything the tests need, then the whole suite.
 test: $(VENV)/.installed
 	scripts/ensure_postgres.sh
 	scripts/ensure_redis.sh
 	scripts/ensure_chromium.sh
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest
+	DATABASE_URL=$(TEST_SQLITE_URL) $(PY) -m pytest -m "not postgres" --ignore=tests/e2e
 
 ## Benchmarks; numbers go to docs/benchmarks.md.
 bench: $(VENV)/.installed

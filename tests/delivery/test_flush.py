@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
@@ -182,27 +187,61 @@ def test_records_are_stored_for_replay_with_their_exact_bodies(mp, source, desti
     assert PendingProfileUpdate.objects.count() == 0
 
 
+# Holds a destination's flush lock in a process of its own, as a worker mid-flush does.
+_HOLD_FLUSH_LOCK = """
+import sys, time, django
+django.setup()
+from mappings.delivery.claim import exclusive_flush
+with exclusive_flush(int(sys.argv[1])) as held:
+    print("held" if held else "busy", flush=True)
+    time.sleep(120)
+"""
+
+
+def _database_url(connection) -> str:
+    """The test database as a ``DATABASE_URL`` another process can use."""
+    s = connection.settings_dict
+    if connection.vendor == "postgresql":
+        password = f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else ""
+        return f"postgres://{quote(s['USER'])}{password}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+    return f"sqlite:///{s['NAME']}"
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_second_flush_of_a_destination_waits_for_the_running_one(mp, source, destination):
-    """Per-profile order needs one flush at a time per destination (spec §14.3): the lock is a
-    PostgreSQL advisory lock, so a killed worker's session releases it."""
+def test_a_flush_waits_while_another_process_flushes_and_not_after_that_process_is_killed(
+    mp, source, destination, tmp_path
+):
+    """Per-profile order needs one flush at a time per destination (spec §14.3), across worker
+    processes; a worker killed mid-flush must not keep the destination locked."""
     from django.db import connection
 
-    from mappings.delivery.claim import FLUSH_LOCK_NAMESPACE
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the in-memory SQLite test database has one process: nothing to exclude")
-    import psycopg
-
     d = store(source, destination, track("Held Back"))
-    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as running:
-        running.execute("SELECT pg_advisory_lock(%s, %s)", [FLUSH_LOCK_NAMESPACE, destination.pk])
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "segmix_site.settings",
+        "DEBUG": "1",
+        "SEGMIX_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": _database_url(connection),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_FLUSH_LOCK, str(destination.pk)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stdout.readline().strip() == "held"
         report = delivery.flush(destination)
         assert (report.skipped, report.claimed, report.requests) == ("busy", 0, 0)
         assert fresh(d).status == "pending" and mp.records() == []
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
 
-    # The running flush's session ended (as a killed worker's does): the lock is free again.
-    report = delivery.flush(destination)
+    # PostgreSQL ends the killed worker's session (the kernel drops its flock) a moment later.
+    deadline = time.monotonic() + 10
+    while (report := delivery.flush(destination)).skipped == "busy" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert (report.skipped, report.claimed) == (None, 1)
     assert [r["event"] for r in mp.records("/import")] == ["Held Back"]
     assert fresh(d).status == "delivered"

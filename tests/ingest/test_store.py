@@ -367,12 +367,12 @@ def test_two_concurrent_posts_of_one_batch_store_one_event(monkeypatch):
     assert sorted(IngestRequest.objects.values_list("accepted", "duplicates")) == [(0, 2), (2, 0)]
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_the_database_dropped_is_replaced_instead_of_answering_503():
     """After a database restart every web thread's connection is dead; the first request on each
     must not be refused for it (the database is up again)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("terminating a server session needs PostgreSQL")
+    assert connection.vendor == "postgresql", "a database server session to terminate"
     import psycopg
 
     source = make_source()
