@@ -12,19 +12,13 @@ segmix's own work and the database's, which bounds what any deployment of it can
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
+from bench.stack import proc_cpu
+
 WARM_UP_REQUESTS = 20
 EVENTS_PER_REQUEST = 100
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(write_key: str, requests: int, fake_pid: int) -> dict[str, float]:
@@ -59,14 +53,14 @@ def main(write_key: str, requests: int, fake_pid: int) -> dict[str, float]:
         cursor.execute("ANALYZE")  # what autovacuum would have done by now
 
     def measured(work) -> dict[str, float]:
-        python, database, fake = time.process_time(), process_cpu(backend), process_cpu(fake_pid)
+        python, database, fake = time.process_time(), proc_cpu(backend), proc_cpu(fake_pid)
         started = time.perf_counter()
         count = work()
         return {
             "count": count,
             "python": time.process_time() - python,
-            "postgres": process_cpu(backend) - database,
-            "fake": process_cpu(fake_pid) - fake,
+            "postgres": proc_cpu(backend) - database,
+            "fake": proc_cpu(fake_pid) - fake,
             "wall": time.perf_counter() - started,
         }
 

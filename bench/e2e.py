@@ -28,6 +28,7 @@ from .pipeline import (
     prove_delivery,
     shown_env,
     vacuum_note,
+    wait_drained,
 )
 from .stack import CpuMeter, NotAvailable, format_cores, load_average
 
@@ -114,7 +115,7 @@ def _run(
     finally:
         load.kill()
     print("e2e: load stopped; draining the backlog …", flush=True)
-    drained = _drain(p, drain_limit)
+    drained = wait_drained(p, drain_limit)
     return Run(
         samples,
         result,
@@ -148,16 +149,6 @@ def _print(s: Sample, first: Sample, offered: float) -> None:
         f"processed {rate:,.0f}/s (offered {offered:,.0f}){records}",
         flush=True,
     )
-
-
-def _drain(p: Pipeline, limit: float) -> float | None:
-    started = time.time()
-    while time.time() - started < limit:
-        p.stack.check_alive()
-        if p.db.open_deliveries() == 0:
-            return time.time() - started
-        time.sleep(1)
-    return None
 
 
 def _lines(title: str, options: Options, p: Pipeline, run: Run) -> tuple[list[str], dict]:

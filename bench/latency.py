@@ -8,14 +8,12 @@ the end-to-end rate, and at 5,000 events/s (the goal: p99 ≤ 2 s) when half is 
 from __future__ import annotations
 
 import subprocess
-import time
 
 from . import loadgen
 from .pipeline import (
     BATCH,
     WORKDIR,
     Options,
-    Pipeline,
     Section,
     fake_get,
     fake_reset,
@@ -23,6 +21,7 @@ from .pipeline import (
     pipeline_stack,
     prove_delivery,
     vacuum_note,
+    wait_drained,
 )
 from .stack import NotAvailable, load_average
 
@@ -84,7 +83,7 @@ def latency_section(options: Options, e2e_rate: float | None) -> Section:
                 finally:
                     load.kill()
                 window_from_ns = int((load.started_at + warm) * 1e9)
-                drained = _wait_drained(p, drain_limit)
+                drained = wait_drained(p, drain_limit)
                 latencies, expected = _arrival_latencies(p.fake, window_from_ns, result, per_batch)
                 row = _latency_row(rate, why, result, latencies, expected, drained, drain_limit)
                 rows.append(row)
@@ -129,16 +128,6 @@ def latency_section(options: Options, e2e_rate: float | None) -> Section:
             "",
         ]
     return Section(lines, figures)
-
-
-def _wait_drained(p: Pipeline, limit: float) -> float | None:
-    started = time.time()
-    while time.time() - started < limit:
-        p.stack.check_alive()
-        if p.db.open_deliveries() == 0:
-            return time.time() - started
-        time.sleep(0.5)
-    return None
 
 
 def _arrival_latencies(

@@ -393,6 +393,17 @@ def prove_delivery(p: Pipeline, timeout: float) -> int:
     )
 
 
+def wait_drained(p: Pipeline, limit: float) -> float | None:
+    """Seconds until no delivery is open (checked every half second), or ``None`` after ``limit``."""
+    started = time.time()
+    while time.time() - started < limit:
+        p.stack.check_alive()
+        if p.db.open_deliveries() == 0:
+            return time.time() - started
+        time.sleep(0.5)
+    return None
+
+
 def fake_records(fake: str) -> int:
     return sum(fake_get(fake, "/_fake/stats")["records_by_endpoint"].values())
 

@@ -222,7 +222,7 @@ def _which(name: str) -> str | None:
 # --- CPU accounting ----------------------------------------------------------------------------
 
 
-def _proc_cpu(pid: int) -> float:
+def proc_cpu(pid: int) -> float:
     """User + system seconds of ``pid`` (0.0 once it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -315,9 +315,7 @@ class CpuMeter:
         return groups
 
     def _sample(self) -> dict[int, tuple[str, float]]:
-        return {
-            pid: (name, _proc_cpu(pid)) for name, pids in self._groups().items() for pid in pids
-        }
+        return {pid: (name, proc_cpu(pid)) for name, pids in self._groups().items() for pid in pids}
 
     def start(self) -> None:
         self._seen = self._sample()
