@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mappings.engine.jsvalues import js_type
 from mappings.ingest.timestamps import parse_timestamp  # pure, like this module
 
 LIMIT = 1000  # characters shown before "show all" (spec §7.1)
@@ -123,18 +124,6 @@ class Row:
     kind: str
 
 
-def kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
@@ -160,7 +149,7 @@ def flatten(value: Any, prefix: str = "", *, limit: int = LIMIT) -> tuple[list[R
             children = [(f"{path}[{i}]", v, depth + 1) for i, v in enumerate(item)]
             stack.extend(reversed(children))
         else:
-            rows.append(Row(path or "(value)", clip(item, limit), kind_of(item)))
+            rows.append(Row(path or "(value)", clip(item, limit), js_type(item)))
     return rows, False
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from ..engine.jsvalues import js_type
 from ..models import Event, RejectedMessage
 from . import display
 from .stream import CHIP_CLASSES, CHIP_LABELS, parse_raw
@@ -81,7 +82,7 @@ def _section(title: str, key: str, value: Any, empty: str) -> Section:
 
 def _pick(message: dict[str, Any], keys: tuple[str, ...]) -> list[display.Row]:
     return [
-        display.Row(key, display.clip(message[key]), display.kind_of(message[key]))
+        display.Row(key, display.clip(message[key]), js_type(message[key]))
         for key in keys
         if key in message
     ]

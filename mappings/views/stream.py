@@ -142,6 +142,24 @@ def _older_than(cursor: Cursor, rank: int) -> Q:
     return Q(received_at__lt=moment) | tie
 
 
+def _window(
+    rows: QuerySet[Any],
+    rank: int,
+    before: Cursor | None,
+    after: int | None,
+    upto: int | None,
+) -> QuerySet[Any]:
+    """``rows`` of one table (``rank``: 1 events, 0 rejects) below ``before``, with ids above
+    ``after`` and at most ``upto``."""
+    if before:
+        rows = rows.filter(_older_than(before, rank))
+    if after is not None:
+        rows = rows.filter(pk__gt=after)
+    if upto is not None:
+        rows = rows.filter(pk__lte=upto)
+    return rows
+
+
 def page(
     source: Source,
     filters: dict[str, str],
@@ -161,13 +179,9 @@ def page(
     events: list[Event] = []
     rejects: list[RejectedMessage] = []
     if wants_events(filters):
-        rows = event_rows(source, filters)
-        if before:
-            rows = rows.filter(_older_than(before, 1))
-        if after_event is not None:
-            rows = rows.filter(pk__gt=after_event)
-        if upto is not None:
-            rows = rows.filter(pk__lte=upto[0])
+        rows = _window(
+            event_rows(source, filters), 1, before, after_event, upto[0] if upto else None
+        )
         events = list(
             rows.order_by("-received_at", "-id")
             .defer("raw")
@@ -181,13 +195,9 @@ def page(
             )[:limit]
         )
     if wants_rejects(filters):
-        rows_r = reject_rows(source, filters)
-        if before:
-            rows_r = rows_r.filter(_older_than(before, 0))
-        if after_reject is not None:
-            rows_r = rows_r.filter(pk__gt=after_reject)
-        if upto is not None:
-            rows_r = rows_r.filter(pk__lte=upto[1])
+        rows_r = _window(
+            reject_rows(source, filters), 0, before, after_reject, upto[1] if upto else None
+        )
         rejects = list(rows_r.order_by("-received_at", "-id")[:limit])
     merged = [event_row(e) for e in events] + [reject_row(r) for r in rejects]
     merged.sort(key=lambda row: row.cursor, reverse=True)
