@@ -19,7 +19,11 @@ import sys
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.pipeline import Options
+    from bench.postgres import PrivatePostgres
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 ALL_SECTIONS = ["engine", "costs", "ingest", "e2e", "latency"]
@@ -221,15 +225,15 @@ def main(argv: list[str]) -> None:
 class _Database:
     """Where the pipeline sections keep their data, and the sentence that says so."""
 
-    def __init__(self, note: str, cluster: object | None = None) -> None:
+    def __init__(self, note: str, cluster: PrivatePostgres | None = None) -> None:
         self.note, self.cluster = note, cluster
 
     def close(self) -> None:
         if self.cluster is not None:
-            self.cluster.__exit__(None, None, None)  # type: ignore[attr-defined]
+            self.cluster.__exit__(None, None, None)
 
 
-def _database(options: Any) -> _Database:  # bench.pipeline.Options (imported late)
+def _database(options: Options) -> _Database:
     """A private, production-configured PostgreSQL unless ``SEGMIX_BENCH_DATABASE_URL`` names one."""
     from bench.pipeline import WORKDIR
     from bench.postgres import PrivatePostgres
