@@ -16,7 +16,9 @@ ids, two for the events' ``COPY``, the deliveries, COMMIT. Round trips are most 
 CPU a request costs, so statements share them where they can. The source's enabled
 destinations come from a one-second in-process cache (``sources.enabled_destinations``).
 
-Database failures raise ``StorageUnavailable`` (the view answers ``503``, ``Retry-After: 5``).
+A connection the database dropped (a restart) is replaced and the work tried once more, here and
+in ``read_on_live_connection`` for the source lookup before it. Database failures raise
+``StorageUnavailable`` (the view answers ``503``, ``Retry-After: 5``).
 A concurrent twin (the same messageIds committed meanwhile, or a deadlock with it) makes the
 whole transaction run once more, when the twin's events are simply duplicates.
 """
@@ -27,11 +29,11 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import (
@@ -51,6 +53,7 @@ from mappings.ingest.types import NormalizedRequest
 from mappings.models import IngestRequest
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # SQLSTATEs of a lost race with a concurrent twin: retried like an IntegrityError.
 _RACE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -103,6 +106,26 @@ def store_request(
             if attempt == 2 or _sqlstate(exc) not in _RACE_SQLSTATES:
                 raise StorageUnavailable(str(exc).strip() or type(exc).__name__) from exc
         log.info("ingest transaction raced a concurrent twin; retrying once")
+    raise AssertionError("unreachable")
+
+
+def read_on_live_connection(read: Callable[[], T]) -> T:
+    """``read()``, run once more on a new connection if the database had dropped this one.
+
+    For the reads ingest makes before its transaction (the write key's source on a cache miss):
+    after a database restart every web thread holds a dead connection, and the first request on
+    each must not be refused for it. Any other database error, or a second failure, raises
+    ``StorageUnavailable``. ``read`` must be safe to run twice (a plain ``SELECT``).
+    """
+    for attempt in (1, 2):
+        try:
+            return read()
+        except (OperationalError, InterfaceError) as exc:
+            if attempt == 1 and _connection_lost(exc):
+                log.info("ingest connection was lost; reading once more on a new connection")
+                connection.close()
+                continue
+            raise StorageUnavailable(str(exc).strip() or type(exc).__name__) from exc
     raise AssertionError("unreachable")
 
 

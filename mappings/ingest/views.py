@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views import defaults
@@ -28,7 +27,12 @@ from mappings.ingest.errors import IngestError
 from mappings.ingest.normalize import ROUTE_TYPES, normalize_request
 from mappings.ingest.signature import check_signature
 from mappings.ingest.sources import SourceInfo, lookup_source
-from mappings.ingest.store import StorageUnavailable, log_request, store_request
+from mappings.ingest.store import (
+    StorageUnavailable,
+    log_request,
+    read_on_live_connection,
+    store_request,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,12 +149,12 @@ def project_settings(request: HttpRequest, write_key: str) -> HttpResponse:
     if request.method != "GET":
         return httpio.finish(request, httpio.method_not_allowed(GET_METHODS), ex.request_id)
     try:
-        source = lookup_source(write_key)
+        source = read_on_live_connection(lambda: lookup_source(write_key))
         if source is None or not source.enabled:
             response = httpio.not_found()
         else:
             response = httpio.json_response(200, _sdk_settings(request, write_key))
-    except (OperationalError, InterfaceError):
+    except StorageUnavailable:
         response = httpio.storage_unavailable()
     except Exception:
         log.exception("settings request failed")
@@ -280,10 +284,7 @@ def _accept(ex: Exchange, route_type: str | None, cap: int, *, forward: bool) ->
 
 def _authenticate(ex: Exchange, key: str) -> None:
     """Key → enabled source (401s), then the per-source request bucket (429)."""
-    try:
-        source = lookup_source(key)
-    except (OperationalError, InterfaceError) as exc:
-        raise StorageUnavailable(str(exc).strip()) from exc
+    source = read_on_live_connection(lambda: lookup_source(key))
     if source is None:
         raise IngestError(401, "invalid_write_key", "unknown write key")
     if not source.enabled:

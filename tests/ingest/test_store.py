@@ -15,7 +15,7 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection
 from django.test import Client
 
-from mappings.ingest import store, writes
+from mappings.ingest import sources, store, writes
 from mappings.ingest.normalize import normalize_request
 from mappings.ingest.store import StorageUnavailable, log_request, store_request
 from mappings.models import Delivery, Event, IngestRequest, RejectedMessage
@@ -386,6 +386,67 @@ def test_a_connection_the_database_dropped_is_replaced_instead_of_answering_503(
     assert (result.accepted, result.duplicates) == (1, 0)
     assert connection.connection.info.backend_pid != dropped
     assert counts() == {"events": 2, "deliveries": 0, "rejects": 0, "requests": 2}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_connection_met_by_the_source_lookup_is_replaced_too():
+    """The write key's source is read before the transaction, on a cache miss; a dead connection
+    there must not answer 503 either (the e2e database-down drill met exactly this)."""
+    assert connection.vendor == "postgresql", "a database server session to terminate"
+    import psycopg
+
+    source = make_source()
+    assert post(Client(), "/v1/batch", batch(track(1)), key=source.write_key).status_code == 200
+    dropped = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    sources.clear_cache()
+
+    response = post(Client(), "/v1/batch", batch(track(2)), key=source.write_key)
+
+    assert response.status_code == 200, response.content
+    assert connection.connection.info.backend_pid != dropped
+    assert Event.objects.count() == 2
+
+
+def test_the_source_lookup_retries_a_lost_connection_once_then_storage_unavailable(monkeypatch):
+    closed = []
+    monkeypatch.setattr(store, "_connection_lost", lambda exc: True)
+    monkeypatch.setattr(store.connection, "close", lambda: closed.append(1))
+    reads = []
+
+    def lost():
+        reads.append(1)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with pytest.raises(StorageUnavailable, match="server closed the connection"):
+        store.read_on_live_connection(lost)
+    assert (len(reads), len(closed)) == (2, 1)
+
+    answers = iter([OperationalError("terminating connection"), "the source"])
+
+    def lost_once():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert store.read_on_live_connection(lost_once) == "the source"
+    assert len(closed) == 2
+
+
+def test_the_source_lookup_does_not_retry_an_error_that_left_the_connection_alive(monkeypatch):
+    monkeypatch.setattr(store, "_connection_lost", lambda exc: False)
+    reads = []
+
+    def refused():
+        reads.append(1)
+        raise OperationalError("database is locked")
+
+    with pytest.raises(StorageUnavailable, match="database is locked"):
+        store.read_on_live_connection(refused)
+    assert len(reads) == 1
 
 
 def test_a_lost_connection_is_retried_once_then_storage_unavailable(monkeypatch):
