@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from mappings.engine.jsjson import js_json_parse, js_json_stringify, js_keys
 from mappings.engine.jsvalues import (
     UNDEFINED,
-    js_json_parse,
-    js_json_stringify,
-    js_keys,
     js_loose_ne_empty,
     js_lower,
     js_to_string,

@@ -16,7 +16,8 @@ from itertools import compress, count, repeat
 from operator import is_not
 from typing import Any, Final, Literal, Union
 
-from mappings.engine.jsvalues import UNDEFINED, js_keys, js_type, utf16_units
+from mappings.engine.jsjson import js_keys
+from mappings.engine.jsvalues import UNDEFINED, js_type, utf16_units
 from mappings.engine.mapping_kit_paths import Keys, PathTree, split_path, strip_dollar
 from mappings.engine.mapping_kit_validate import validate_processed
 

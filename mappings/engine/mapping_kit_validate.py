@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from mappings.engine.jsjson import js_json_stringify, js_keys
 from mappings.engine.jsvalues import (
     UNDEFINED,
-    js_json_stringify,
-    js_keys,
     js_lower,
     js_type,
     utf16_len,

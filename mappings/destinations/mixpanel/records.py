@@ -17,7 +17,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Final
 
-from mappings.engine.jsvalues import js_json_stringify, js_truthy
+from mappings.engine.jsjson import js_json_stringify
+from mappings.engine.jsvalues import js_truthy
 
 from .browser import browser, browser_name, browser_version
 from .identity import product_insert_id
