@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import random
 import re
 import secrets
 import select
@@ -96,9 +97,26 @@ def wait_until(
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the kernel's ephemeral range, for a server the tests may restart.
+
+    A port from that range (what binding port 0 gives) can become some outbound connection's
+    source port in the moment a killed server is down, and the restart then fails with "address
+    already in use"; ports below it are only ever taken by an explicit bind.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    candidates = list(range(max(1024, low - 10_000), low))
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port below {low}")
 
 
 def postgres_server_url() -> str:

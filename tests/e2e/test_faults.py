@@ -142,13 +142,14 @@ def test_a_redis_restart_with_an_empty_queue_only_delays_delivery(e2e, segment):
         analytics.track(f"redis-user-{n % 3}", "Queued Through Redis", {"n": n})
     flush_client(analytics.default_client)
     assert errors == []
-    assert statuses(e2e, setup.destination_id) == Counter(pending=30)
+    assert statuses(e2e, setup.destination_id) == Counter(pending=30), e2e.diagnostics()
     queued = [m.decode() for m in e2e.redis().lrange("celery", 0, -1)]
-    assert any("mappings.tasks.flush_destination" in m for m in queued)  # the ingest's hint
+    # the ingest's hint
+    assert any("mappings.tasks.flush_destination" in m for m in queued), e2e.diagnostics()
 
     e2e.restart_redis()  # kill -9, no persistence: the hint is gone
     queued = [m.decode() for m in e2e.redis().lrange("celery", 0, -1)]
-    assert not any("mappings.tasks.flush_destination" in m for m in queued)
+    assert not any("mappings.tasks.flush_destination" in m for m in queued), queued
 
     e2e.start_worker()
     assert wait_settled(e2e, setup.destination_id, 30) == Counter(delivered=30)
