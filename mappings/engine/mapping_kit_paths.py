@@ -216,6 +216,10 @@ class Template:
         return self._literal
 
     def render(self, payload: Any) -> str:
+        """The text for ``payload``; an ``UNDEFINED`` payload renders as ``{}`` (Segment's
+        ``render(template, data = {})``), so ``{{ }}`` still gives ``[object Object]``."""
+        if payload is UNDEFINED:
+            payload = {}
         text = "".join(p if isinstance(p, str) else _render_value(p(payload)) for p in self._parts)
         if not self._two_pass:
             return text

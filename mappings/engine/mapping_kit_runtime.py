@@ -407,9 +407,11 @@ class CompiledMapping:
             raise MappingError([STACK_OVERFLOW], "runtime") from None
 
     def transform_internal(self, payload: Any) -> Any:
-        """Segment's nested ``transform`` (``@transform``): validate failures count as runtime
-        failures of the outer mapping, and ``UNDEFINED`` stays in lists for later lookups."""
-        return clean_inner(self._resolve(payload, "runtime"))
+        """Segment's nested ``transform`` (``@transform``, spec §3.7): the whole §3.2 pipeline, so
+        an invalid ``apply`` raises its errors with the phase :meth:`transform` gives them
+        (``"validate"`` with all the messages, root handling ``"runtime"``), as Segment throws
+        them from inside the outer transform. ``UNDEFINED`` stays in lists for later lookups."""
+        return clean_inner(self._resolve(payload, self._error_phase))
 
     def _resolve(self, payload: Any, error_phase: Phase) -> Any:
         payload = self._payload(payload, error_phase)

@@ -11,6 +11,8 @@ import pytest
 
 from mappings.engine.mapping_kit import MappingError, transform, validate
 
+ROOT = "__segment_internal_directive"
+
 
 def runtime_error(mapping, payload=None) -> str:
     with pytest.raises(MappingError) as caught:
@@ -804,11 +806,15 @@ def test_transform_checks_mapping_then_apply_inside_arrays():
     )
 
 
-def test_transform_with_an_invalid_apply_inside_an_array_fails_at_runtime_with_every_message():
+def test_transform_with_an_invalid_apply_inside_an_array_fails_validation_with_every_message():
+    # The outer validation does not look inside arrays; Segment throws the nested transform's
+    # validation error (an AggregateError) when it gets there.
     apply = {"x": {"@bogus": 1}, "y": {"@path": 1}}
+    mapping = {"k": [{"@transform": {"apply": apply, "mapping": {"a": 1}}}]}
+    assert validate(mapping) == []
     with pytest.raises(MappingError) as caught:
-        transform({"k": [{"@transform": {"apply": apply, "mapping": {"a": 1}}}]}, {})
-    assert caught.value.phase == "runtime"
+        transform(mapping, {})
+    assert caught.value.phase == "validate"
     assert caught.value.messages == [
         "/x has an invalid directive: @bogus.",
         "/y/@path should be a string or a mapping directive but it is a number.",
@@ -855,3 +861,32 @@ def test_liquid_inside_arrays_fails_as_not_supported():
 
 def test_unknown_directive_inside_arrays_fails_at_runtime():
     assert runtime_error({"k": [{"@nope": 1}]}) == "@nope is not a valid directive, got undefined"
+
+
+def test_transform_with_a_bad_root_directive_in_apply_fails_at_runtime():
+    mapping = {"k": [{"@transform": {"apply": {ROOT: "x"}, "mapping": {"a": 1}}}]}
+    with pytest.raises(MappingError) as caught:
+        transform(mapping, {})
+    assert (caught.value.phase, caught.value.messages) == (
+        "runtime",
+        ["The root directive must be an object"],
+    )
+
+
+def test_a_template_reading_an_undefined_payload_reads_an_empty_object():
+    # Segment's render(template, data = {}): `{{ }}` is then "[object Object]", not "".
+    mapping = {
+        "k": {
+            "@transform": {
+                "apply": {"@path": "$.missing"},
+                "mapping": {"t": {"@template": "{{ }}"}, "x": {"@template": "a{{x}}b"}},
+            }
+        },
+        "v": {
+            "@arrayPath": [{"@literal": [{"@path": "$.missing"}, None]}, {"@template": "x{{ }}"}]
+        },
+    }
+    assert transform(mapping, {}) == {
+        "k": {"t": "[object Object]", "x": "ab"},
+        "v": ["x[object Object]", "x"],
+    }

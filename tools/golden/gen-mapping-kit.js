@@ -587,6 +587,18 @@ c({ a: { '@liquid': '{{ event | upcase }}' } }, P, { deviation: LIQ })
 c({ a: { '@liquid': '' } }, P, { deviation: LIQ })
 c({ a: [{ '@liquid': '{{ event }}' }] }, P, { deviation: LIQ })
 
+// ---------------------------------------------------------------- found by differential fuzzing
+// An invalid apply where the outer validation does not look (arrays, @literal, @arrayPath shapes):
+// Segment throws the nested transform's validation error, with every message.
+c({ a: [{ '@transform': { apply: { x: { '@path': 5 } }, mapping: { z: 1 } } }] })
+c({ a: [{ '@transform': { apply: { x: { '@bogus': 1 }, y: { '@path': 5 } }, mapping: { z: 1 } } }] })
+c({ a: { '@literal': { k: { '@transform': { apply: { x: { '@path': 5 } }, mapping: { z: 1 } } } } } })
+c({ a: { '@arrayPath': ['$.properties.products', { '@transform': { apply: { x: { '@path': 5 } }, mapping: { z: 1 } } }] } })
+c({ a: [{ '@transform': { apply: { [ROOT]: 'x' }, mapping: { z: 1 } } }] })
+// A template rendered against an undefined payload renders it as {} (render(template, data = {})).
+c({ k: { '@transform': { apply: path('$.missing'), mapping: { t: tpl('{{ }}'), u: tpl('{{.}}'), w: tpl('{{{ }}}'), x: tpl('a{{x}}b') } } } })
+c({ v: { '@arrayPath': [{ '@literal': [path('$.missing'), null, 'ab'] }, tpl('x{{ }}') ] } })
+
 // ---------------------------------------------------------------------------------------------
 function hasUndefinedInArray(v) {
   if (Array.isArray(v)) return v.some((x) => x === undefined || hasUndefinedInArray(x))
