@@ -7,6 +7,9 @@ config as code: :func:`export_config` / :func:`import_config` in the JSON format
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import transaction
@@ -198,6 +201,9 @@ def _validate(config: Any) -> tuple[list[dict], list[dict], list[str]]:
     problems: list[str] = []
     if not isinstance(config, dict):
         return [], [], ["the file must contain a JSON object"]
+    unpaired = list(_unpaired_surrogates(config, ""))
+    if unpaired:  # checked first: the lookups below would fail on such text
+        return [], [], [f"{where}: {UNPAIRED_SURROGATE}" for where in unpaired]
     if config.get("version", CONFIG_VERSION) != CONFIG_VERSION:
         problems.append(f"version: unsupported config version {config.get('version')!r} (expected 1)")
     raw_sources = config.get("sources", [])
@@ -294,6 +300,35 @@ def _validate(config: Any) -> tuple[list[dict], list[dict], list[str]]:
             }
         )
     return sources, destinations, problems
+
+
+UNPAIRED_SURROGATE = (
+    "holds an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff escape), which is not text "
+    "and cannot be stored"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON-escaped pair is one character by now
+
+
+def _unpaired_surrogates(value: Any, where: str) -> Iterator[str]:
+    """Where in ``value`` a key or string holds an unpaired surrogate, as ``a[0].b`` paths.
+
+    Mapping JSON is exempt: it is stored as JSON text (escaped), and the console accepts it, so
+    an export of such a mapping imports again.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if _SURROGATE.search(key):
+                yield f"{where or 'the file'}: the key {json.dumps(key)}"
+            elif re.fullmatch(r"destinations\[\d+\]\.mappings\[\d+\]\.(mapping|settings)", path):
+                continue
+            else:
+                yield from _unpaired_surrogates(item, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unpaired_surrogates(item, f"{where}[{index}]")
+    elif isinstance(value, str) and _SURROGATE.search(value):
+        yield where
 
 
 def _unmask_secrets(

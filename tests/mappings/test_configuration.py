@@ -244,6 +244,37 @@ def test_import_command_rejects_invalid_json(tmp_path):
         call_command("import_config", str(path))
 
 
+def test_text_with_an_unpaired_surrogate_is_refused_by_name_and_a_mapping_may_hold_one(tmp_path):
+    # JSON can carry a lone "\\ud83d" escape (JavaScript strings hold one); the database's text
+    # columns cannot. A mapping is stored as escaped JSON text, so there it is kept.
+    config = a_config()
+    config["sources"][1]["name"] = "ios \ud83d"
+    first = config["destinations"][0]["mappings"][0]
+    first["trigger"] = 'properties.\\\ud83d\\\udc4d = "x"'  # Segment's text for a key 👍
+    first["mapping"]["label"] = "\udc4d"
+    config["destinations"][0]["settings"]["sourceName"] = "Web \ud800"
+    path = tmp_path / "segmix.json"
+    path.write_text(json.dumps(config))  # escaped: the file itself is ASCII
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import_config", str(path))
+
+    problem = "holds an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff escape)"
+    assert str(caught.value).splitlines()[1:] == [
+        f"  - sources[1].name: {problem}, which is not text and cannot be stored",
+        f"  - destinations[0].settings.sourceName: {problem}, which is not text and cannot be stored",
+        f"  - destinations[0].mappings[0].trigger: {problem}, which is not text and cannot be stored",
+    ]
+    assert Source.objects.count() == 0
+
+    config = a_config()
+    config["destinations"][0]["mappings"][0]["mapping"]["label"] = {"@literal": "\udc4d"}
+    import_config(config)
+    stored = Mapping.objects.get(name="Track Calls").mapping
+    assert stored["label"] == {"@literal": "\udc4d"}
+    assert export_config(with_secrets=True) == config
+
+
 def test_rotate_secrets_reencrypts_with_the_newest_key(settings):
     from cryptography.fernet import Fernet
 
