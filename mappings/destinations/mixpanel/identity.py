@@ -99,9 +99,11 @@ _NAMESPACE_BYTES: Final = INSERT_ID_NAMESPACE.bytes
 def _uuid5_text(name: str) -> str:
     """``str(uuid.uuid5(INSERT_ID_NAMESPACE, name))`` without building a ``UUID`` object.
 
-    Raises ``UnicodeEncodeError`` for lone surrogates, as ``uuid.uuid5`` does.
+    Never raises: a lone surrogate (a messageId can hold one; JSON carries it as an escape) is
+    encoded with ``surrogatepass``, where ``uuid.uuid5`` would raise ``UnicodeEncodeError``.
     """
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
+    name_bytes = name.encode("utf-8", "surrogatepass")
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name_bytes).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     h = digest.hex()

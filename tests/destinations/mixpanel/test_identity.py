@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import pytest
@@ -113,6 +114,18 @@ def test_without_a_mapped_id_the_base_is_the_stored_event(mapped):
     assert insert_id_for(mapped, stored_event_id="42") == str(
         uuid.uuid5(INSERT_ID_NAMESPACE, "segmix-event:42")
     )
+
+
+@pytest.mark.parametrize("messageId", ["\ud83d", "ajs-\udc4d-1", "\ud83d\ude00x\udfff"])
+def test_a_message_id_with_an_unpaired_surrogate_still_gets_a_stable_valid_id(messageId):
+    # JSON can carry a lone "\\ud83d" escape; uuid.uuid5 cannot encode it (UnicodeEncodeError
+    # crashed the record once). The id is the UUIDv5 of the name's surrogatepass bytes.
+    derived = insert_id_for(messageId, stored_event_id="9")
+    assert is_valid_insert_id(derived)
+    assert derived == insert_id_for(messageId, stored_event_id="10")
+    namespaced = INSERT_ID_NAMESPACE.bytes + messageId.encode("utf-8", "surrogatepass")
+    assert derived == str(uuid.UUID(bytes=hashlib.sha1(namespaced).digest()[:16], version=5))
+    assert product_insert_id(0, messageId, stored_event_id="9") != derived
 
 
 def test_ids_are_stable_across_calls():
