@@ -37,7 +37,7 @@ _JS_SPACE: Final = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f
 _DAYJS_PARSE: Final = re.compile(
     r"^([0-9]{4})[-/]?([0-9]{1,2})?[-/]?([0-9]{0,2})[Tt"
     + _JS_SPACE
-    + r"]*([0-9]{1,2})?:?([0-9]{1,2})?:?([0-9]{1,2})?[.:]?([0-9]+)?$"
+    + r"]*([0-9]{1,2})?:?([0-9]{1,2})?:?([0-9]{1,2})?[.:]?([0-9]+)?\Z"
 )
 _DAYJS_CHARS: Final = frozenset("0123456789-/Tt:." + _JS_SPACE.replace("\u2000-\u200a", "")) | {
     chr(c) for c in range(0x2000, 0x200B)
@@ -46,7 +46,7 @@ _DAYJS_CHARS: Final = frozenset("0123456789-/Tt:." + _JS_SPACE.replace("\u2000-\
 _ISO: Final = re.compile(
     r"^([+-][0-9]{6}|[0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?"
     r"(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?)?"
-    r"(Z|z|[+-][0-9]{2}:?[0-9]{2})?$"
+    r"(Z|z|[+-][0-9]{2}:?[0-9]{2})?\Z"
 )
 
 
@@ -153,7 +153,7 @@ _WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME: Final = (
     r"(?:[ ,]+(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})"
     r"(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]+))?)?(?:\s*(?P<ampm>[AaPp][Mm]))?)?"
-    r"(?:\s*(?P<zone_name>GMT|UTC|UT|Z))?(?:\s*(?P<offset>[+-][0-9]{2}:?[0-9]{2}))?"
+    r"(?:\s*(?P<zone_name>(?i:GMT|UTC|UT|Z)))?(?:\s*(?P<offset>[+-][0-9]{2}:?[0-9]{2}))?"
 )
 _WEEKDAY_PREFIX: Final = r"(?:[A-Za-z]{3,},?\s+)?"
 # "April 22, 2025 10:00", "Tue Apr 22 2025 16:45:10 GMT+0000", "Tue, 22 Apr 2025 16:45:10 +0200",
@@ -161,13 +161,17 @@ _WEEKDAY_PREFIX: Final = r"(?:[A-Za-z]{3,},?\s+)?"
 _HUMAN: Final = (
     re.compile(
         "^" + _WEEKDAY_PREFIX + r"(?P<month_name>[A-Za-z]{3,})\.?\s+(?P<day>[0-9]{1,2}),?\s+"
-        r"(?P<year>[0-9]{4})" + _TIME + "$"
+        r"(?P<year>[0-9]{4})" + _TIME + r"\Z"
     ),
     re.compile(
         "^" + _WEEKDAY_PREFIX + r"(?P<day>[0-9]{1,2})\s+(?P<month_name>[A-Za-z]{3,})\.?,?\s+"
-        r"(?P<year>[0-9]{4})" + _TIME + "$"
+        r"(?P<year>[0-9]{4})" + _TIME + r"\Z"
     ),
-    re.compile(r"^(?P<month>[0-9]{1,2})/(?P<day>[0-9]{1,2})/(?P<year>[0-9]{4})" + _TIME + "$"),
+    re.compile(r"^(?P<month>[0-9]{1,2})/(?P<day>[0-9]{1,2})/(?P<year>[0-9]{4})" + _TIME + r"\Z"),
+    # "2025-04-22 16:45:10 UTC" (Ruby's Time#to_s), "2025/04/22 16:45:10 GMT+0200", "2025.04.22"
+    re.compile(
+        r"^(?P<year>[0-9]{4})[-/.](?P<month>[0-9]{1,2})[-/.](?P<day>[0-9]{1,2})" + _TIME + r"\Z"
+    ),
 )
 
 
@@ -213,9 +217,11 @@ def parse_date_ms(text: str) -> int | None:
     """``dayjs.utc(text).valueOf()`` for a string, or ``None`` when it is not a valid date.
 
     Order, as in dayjs: the loose UTC pattern (not for strings ending in ``Z``), then ISO 8601
-    with a zone or offset, then best-effort human-readable forms (``Tue, 22 Apr 2025 16:45:10
-    +0000``, ``April 22, 2025``). JavaScript's parser reads still more (``" 3 "`` is 2001-03-01);
-    those are not reproduced, and a mapped time that cannot be read falls back to ``receivedAt``.
+    with a zone or offset (exactly: JavaScript's ISO reader takes no white space around it),
+    then best-effort human-readable forms (``Tue, 22 Apr 2025 16:45:10 +0000``, ``April 22,
+    2025``, ``2025-04-22 16:45:10 UTC``), white space around them ignored. JavaScript's parser
+    reads still more (``" 3 "`` is 2001-03-01); those are not reproduced, and a mapped time that
+    cannot be read falls back to ``receivedAt``. Checked against node's ``dayjs`` and ``Date``.
 
     >>> parse_date_ms("1745340310")  # year 1745, month 34, day 03, 10h: 1747-10-03T10:00Z
     -7013397600000
@@ -226,10 +232,18 @@ def parse_date_ms(text: str) -> int | None:
         value = _dayjs_pattern(text)
         if value is not None:
             return value
-    stripped = text.strip()
-    value = _iso(stripped)
+    value = _iso(text)
     if value is not None:
         return value
+    stripped = text.strip()
+    if stripped != text and "T" not in stripped.upper():
+        # JavaScript's ISO reader takes no surrounding white space; its fallback reader does,
+        # but not the "T" form: " 2025-04-22" is a date there, "2025-04-22T16:45:10Z " is not.
+        value = _iso(stripped)
+        if value is None and "/" in stripped:
+            value = _dayjs_pattern(stripped)
+        if value is not None:
+            return value
     return _human(stripped)
 
 

@@ -332,11 +332,34 @@ def test_it_records_what_it_removed_and_coerced():
         ("4/22/2025 10:00 PM", 1745359200000),
         ("+002025-04-22T16:45:10Z", 1745340310000),
         ("-000001-01-01T00:00:00Z", -62198755200000),
+        # Found by differential fuzzing against Segment's destination (node's dayjs and Date):
+        ("2025-04-22 16:45:10 UTC", 1745340310000),  # Ruby's Time#to_s
+        ("2025-04-22 16:45:10 +0200", 1745333110000),
+        ("2025-04-22 16:45:10.123 utc", 1745340310123),
+        ("2025/04/22 16:45:10 GMT+0200", 1745333110000),
+        ("2025.04.22", 1745280000000),
+        (" 2025-04-22 ", 1745280000000),  # white space around a date without a "T" is read
+        ("\t2025/04/22", 1745280000000),
     ],
 )
 def test_date_strings_become_utc_epoch_ms(text, ms):
     assert is_date_like(text)
     assert parse_date_ms(text) == ms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-04-22T16:45:10.123Z ",  # JavaScript's ISO reader takes no surrounding white space
+        " 2025-04-22T16:45:10+02:00",
+        "2025-04-22T16:45:10Z\n",  # nor a final line break (a Python "$" would)
+        "2025-04-22T16:45:10 UTC",
+        "2025-13-22 10:00 UTC",
+    ],
+)
+def test_strings_javascript_does_not_read_as_dates_fail_validation(text):
+    assert not is_date_like(text)
+    assert parse_date_ms(text) is None
 
 
 def test_numeric_text_is_date_like_as_seconds():
