@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any, Final, NamedTuple
 
+from .jsvalues import join_surrogate_pairs
+
 __all__ = ["FqlError", "Token", "tokenize"]
 
 
@@ -150,7 +152,9 @@ def _lex_path(text: str, start: int) -> Token:
                 i += 2
             else:
                 break
-        segments.append("".join(chars))
+        # Escapes are per character here but per UTF-16 unit in Segment's lexer, whose
+        # generateFql writes an emoji as two escaped halves; rejoin them into the character.
+        segments.append(join_surrogate_pairs("".join(chars)))
         if i < n and text[i] == ".":
             nxt = text[i + 1 : i + 2]
             if nxt and (nxt in SEGMENT_CHARS or nxt == "\\"):

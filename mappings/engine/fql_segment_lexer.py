@@ -9,9 +9,10 @@ reproduced on purpose, and each is named where it happens. Do not "fix" them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Final
+
+from .jsvalues import join_surrogate_pairs
 
 __all__ = [
     "SegmentParseError",
@@ -89,17 +90,6 @@ def surrogates(char: str) -> str:
     return chr(0xD800 + (code >> 10)) + chr(0xDC00 + (code & 0x3FF))
 
 
-def _from_units(units: str) -> str:
-    """Re-join surrogate pairs; a lone surrogate stays as it is (JS would keep it too)."""
-    if not any("\ud800" <= c <= "\udfff" for c in units):
-        return units
-    return re.sub(
-        "[\ud800-\udbff][\udc00-\udfff]",
-        lambda m: chr(0x10000 + ((ord(m[0][0]) - 0xD800) << 10) + (ord(m[0][1]) - 0xDC00)),
-        units,
-    )
-
-
 class _LexError(Exception):
     pass
 
@@ -159,7 +149,7 @@ class _Lexer:
         return unit_pos if self.cp_index is None else self.cp_index[unit_pos]
 
     def _token(self, type_: str, value: str, start: int) -> SegmentToken:
-        return SegmentToken(type_, _from_units(value), self._cp(start), self._cp(self.pos))
+        return SegmentToken(type_, join_surrogate_pairs(value), self._cp(start), self._cp(self.pos))
 
     # -- the scanner
 

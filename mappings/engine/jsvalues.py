@@ -18,6 +18,7 @@ from typing import Any, Final
 
 __all__ = [
     "UNDEFINED",
+    "join_surrogate_pairs",
     "js_ci_canon",
     "js_loose_ne_empty",
     "js_lower",
@@ -357,6 +358,24 @@ def utf16_units(text: str) -> list[str]:
         else:
             units.append(c)
     return units
+
+
+def join_surrogate_pairs(text: str) -> str:
+    """The inverse of :func:`utf16_units` joined: each high-low surrogate pair becomes its
+    character; a lone surrogate stays as it is (a JS string may hold one).
+
+    >>> join_surrogate_pairs("\\ud83d\\udc4d!\\ud83d") == "\U0001f44d!\\ud83d"
+    True
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return _SURROGATE_PAIR.sub(
+        lambda m: chr(0x10000 + ((ord(m[0][0]) - 0xD800) << 10) + (ord(m[0][1]) - 0xDC00)), text
+    )
+
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_SURROGATE_PAIR: Final = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 
 def utf16_unit_at(text: str, index: int) -> str | None:

@@ -11,6 +11,7 @@ from mappings.engine.fql import (
     FqlError,
     Group,
     Not,
+    matches,
     parse,
     to_ast,
     tokenize,
@@ -64,6 +65,16 @@ def test_tokenize_gives_unescaped_path_segments_and_positions():
     assert (path.position, op.position, value.position) == (0, 28, 30)
     assert value.value == 'a"b'
     assert end == ("end", "", 36, None)
+
+
+def test_an_emoji_escaped_as_two_utf16_halves_is_one_character():
+    # Segment's generateFql escapes per UTF-16 unit: the key 👍 is written "\\<D83D>\\<DC4D>",
+    # and its lexer joins the halves again (the difference was found by differential fuzzing).
+    text = 'properties.\\\ud83d\\\udc4d = "x"'
+    (path, *_rest) = tokenize(text)
+    assert path.value == ("properties", "\U0001f44d")
+    assert matches(text, {"properties": {"\U0001f44d": "x"}})
+    assert tokenize('properties.\\\ud83dx = "x"')[0].value == ("properties", "\ud83dx")
 
 
 def test_tokenize_lenient_reports_errors_as_tokens_and_resumes():
