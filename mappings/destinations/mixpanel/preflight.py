@@ -21,17 +21,13 @@ from typing import Any, Literal
 
 import orjson
 
+from .identity import PLACEHOLDER_IDS, is_valid_insert_id
 from .types import Finding, MixpanelSettings, Record
 from .wire import RECORD_MAX_BYTES, PreparedRequest, serialize_record
 
 logger = logging.getLogger(__name__)
 Severity = Literal["error", "warn", "info"]
 
-PLACEHOLDER_IDS = frozenset(
-    "00000000-0000-0000-0000-000000000000 anon anonymous nil none null n/a na undefined unknown "
-    "<nil> 0 -1 true false [] {}".split()
-)
-_INSERT_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
 _UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", re.I)
 _COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -195,15 +191,6 @@ def isolate_rejects(records: Sequence[Record], findings: Sequence[Finding]) -> l
         replace(r, isolate=True) if i in doomed and r.endpoint != "import" else r
         for i, r in enumerate(records)
     ]
-
-
-def is_valid_insert_id(value: Any) -> bool:
-    """§13 validity: 1–36 characters of ``[A-Za-z0-9-]``, not a placeholder."""
-    return (
-        isinstance(value, str)
-        and _INSERT_ID.fullmatch(value) is not None
-        and value.lower() not in PLACEHOLDER_IDS
-    )
 
 
 # --- per record ------------------------------------------------------------------------------
