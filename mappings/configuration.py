@@ -7,9 +7,7 @@ config as code: :func:`export_config` / :func:`import_config` in the JSON format
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +16,7 @@ from .destinations.mixpanel.presets import PRESETS
 from .destinations.mixpanel.settings_schema import SECRET_KEYS, validate_settings
 from .destinations.mixpanel.types import SettingsError
 from .engine import fql, mapping_kit
+from .engine.jsvalues import surrogate_paths
 from .models import Destination, Mapping, MappingVersion, Source
 
 CONFIG_VERSION = 1
@@ -90,7 +89,9 @@ def mapping_problems(trigger: str, action: str, mapping: Any) -> list[str]:
     except fql.FqlError as exc:
         problems.append(f"trigger: {exc}")
     if action not in ACTION_IDS:
-        problems.append(f"action: unknown action {action!r}; expected one of {', '.join(ACTION_IDS)}")
+        problems.append(
+            f"action: unknown action {action!r}; expected one of {', '.join(ACTION_IDS)}"
+        )
     if not isinstance(mapping, dict):
         problems.append("mapping: must be a JSON object")
     else:
@@ -194,18 +195,26 @@ def _normalise_mapping(item: Any, where: str, problems: list[str]) -> dict[str, 
         problems.append(f"{where}.enabled: must be true or false")
     if isinstance(trigger, str) and isinstance(action, str) and trigger and action:
         problems.extend(f"{where}.{p}" for p in mapping_problems(trigger, action, mapping))
-    return {"name": name, "trigger": trigger, "action": action, "mapping": mapping, "enabled": enabled}
+    return {
+        "name": name,
+        "trigger": trigger,
+        "action": action,
+        "mapping": mapping,
+        "enabled": enabled,
+    }
 
 
 def _validate(config: Any) -> tuple[list[dict], list[dict], list[str]]:
     problems: list[str] = []
     if not isinstance(config, dict):
         return [], [], ["the file must contain a JSON object"]
-    unpaired = list(_unpaired_surrogates(config, ""))
+    unpaired = [path for path, _ in surrogate_paths(config) if not _MAPPING_JSON.match(path)]
     if unpaired:  # checked first: the lookups below would fail on such text
         return [], [], [f"{where}: {UNPAIRED_SURROGATE}" for where in unpaired]
     if config.get("version", CONFIG_VERSION) != CONFIG_VERSION:
-        problems.append(f"version: unsupported config version {config.get('version')!r} (expected 1)")
+        problems.append(
+            f"version: unsupported config version {config.get('version')!r} (expected 1)"
+        )
     raw_sources = config.get("sources", [])
     raw_destinations = config.get("destinations", [])
     if not isinstance(raw_sources, list):
@@ -306,29 +315,9 @@ UNPAIRED_SURROGATE = (
     "holds an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff escape), which is not text "
     "and cannot be stored"
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON-escaped pair is one character by now
-
-
-def _unpaired_surrogates(value: Any, where: str) -> Iterator[str]:
-    """Where in ``value`` a key or string holds an unpaired surrogate, as ``a[0].b`` paths.
-
-    Mapping JSON is exempt: it is stored as JSON text (escaped), and the console accepts it, so
-    an export of such a mapping imports again.
-    """
-    if isinstance(value, dict):
-        for key, item in value.items():
-            path = f"{where}.{key}" if where else str(key)
-            if _SURROGATE.search(key):
-                yield f"{where or 'the file'}: the key {json.dumps(key)}"
-            elif re.fullmatch(r"destinations\[\d+\]\.mappings\[\d+\]\.(mapping|settings)", path):
-                continue
-            else:
-                yield from _unpaired_surrogates(item, path)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _unpaired_surrogates(item, f"{where}[{index}]")
-    elif isinstance(value, str) and _SURROGATE.search(value):
-        yield where
+# Mapping JSON is exempt from the surrogate check: it is stored as JSON text (escaped), and the
+# console accepts it, so an export of such a mapping imports again.
+_MAPPING_JSON = re.compile(r"destinations\[\d+\]\.mappings\[\d+\]\.(mapping|settings)(?![^.\[])")
 
 
 def _unmask_secrets(
@@ -398,9 +387,7 @@ def _apply_destination(item: dict, sources_by_name: dict[str, Source], saved_by:
             destination.paused_at, destination.pause_reason = None, ""
         destination.save()
         counts["destinations"] += 1
-    wanted_sources = [
-        sources_by_name.get(n) or Source.objects.get(name=n) for n in item["sources"]
-    ]
+    wanted_sources = [sources_by_name.get(n) or Source.objects.get(name=n) for n in item["sources"]]
     if {s.pk for s in destination.sources.all()} != {s.pk for s in wanted_sources}:
         destination.sources.set(wanted_sources)
         counts["destinations"] += 0 if is_new else 1

@@ -24,7 +24,6 @@ structural rules (levels, groups, conjunctions), the Segment-reading summary and
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -32,7 +31,7 @@ from . import fql
 from .fql_lint_checks import ORDERING, Checks, show
 from .fql_lint_scan import Token
 from .fql_segment import SegmentParseError, generate, is_broken, read
-from .jsvalues import js_to_number
+from .jsvalues import SURROGATE, js_to_number
 
 __all__ = ["CODES", "lint", "norm"]
 
@@ -74,7 +73,6 @@ CODES: Final = (
 _CODE_ORDER: Final = {code: i for i, code in enumerate(CODES)}
 
 _NUMERIC_OPERATORS: Final = ORDERING | {"number_equals", "number_not_equals"}
-_LONE_SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
 
 
 # --------------------------------------------------------------------------- structural rules
@@ -439,4 +437,4 @@ def lint(text: str) -> list[str]:
         quirks = []
     lines = ([error_line] if error_line else []) + quirks + ([summary] if summary else [])
     # A lone surrogate (Segment slices UTF-16) cannot be encoded for display.
-    return [_LONE_SURROGATE_RE.sub("\ufffd", line) for line in lines]
+    return [SURROGATE.sub("\ufffd", line) for line in lines]

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from typing import Any, Final
 
 __all__ = [
+    "SURROGATE",
     "UNDEFINED",
     "join_surrogate_pairs",
     "js_ci_canon",
@@ -29,6 +31,7 @@ __all__ = [
     "js_truthy",
     "js_type",
     "js_upper",
+    "surrogate_paths",
     "utf16_len",
     "utf16_unit_at",
     "utf16_units",
@@ -367,14 +370,38 @@ def join_surrogate_pairs(text: str) -> str:
     >>> join_surrogate_pairs("\\ud83d\\udc4d!\\ud83d") == "\U0001f44d!\\ud83d"
     True
     """
-    if not _SURROGATE.search(text):
+    if not SURROGATE.search(text):
         return text
     return _SURROGATE_PAIR.sub(
         lambda m: chr(0x10000 + ((ord(m[0][0]) - 0xD800) << 10) + (ord(m[0][1]) - 0xDC00)), text
     )
 
 
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+def surrogate_paths(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """``(path, text)`` for each key and string in the JSON ``value`` holding a surrogate code
+    point: half of a UTF-16 pair on its own, which a JS string allows and UTF-8 cannot encode.
+
+    Paths read ``a.b[0]``; a key's path ends in the key itself.
+
+    >>> list(surrogate_paths({"a": ["ok", "x\\ud83d"], "\\udc4d": 1}))
+    [('a[1]', 'x\\ud83d'), ('\\udc4d', '\\udc4d')]
+    """
+    if isinstance(value, str):
+        if SURROGATE.search(value):
+            yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key_path = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and SURROGATE.search(key):
+                yield key_path, key
+            yield from surrogate_paths(item, key_path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from surrogate_paths(item, f"{path}[{index}]")
+
+
+# A surrogate code point in a Python str is one on its own: json.loads joins escaped pairs.
+SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _SURROGATE_PAIR: Final = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 

@@ -31,7 +31,7 @@ from mappings.engine.jsvalues import (
 def test_docstring_examples_hold():
     result = doctest.testmod(jsvalues)
     assert result.failed == 0
-    assert result.attempted == 11  # every example ran
+    assert result.attempted == 12  # every example ran
 
 
 # --------------------------------------------------------------------------- UNDEFINED

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import orjson
 
+from mappings.engine.jsvalues import surrogate_paths
+
 from .identity import PLACEHOLDER_IDS, is_valid_insert_id
 from .types import Finding, MixpanelSettings, Record
 from .wire import RECORD_MAX_BYTES, PreparedRequest, serialize_record
@@ -30,7 +32,6 @@ Severity = Literal["error", "warn", "info"]
 
 _UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", re.I)
 _COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MIN_TIME_SECONDS = 31_536_000  # 1971-01-01
 MS_THRESHOLD = 1e11  # values at or above are read as milliseconds (our reading, UNCONFIRMED)
@@ -223,7 +224,9 @@ def _record_findings(
     except TypeError:
         encoded = None
     if encoded is None:
-        yield from _surrogates(i, body, "")
+        # P14: keys or values that are not valid UTF-8 (lone surrogates).
+        for path, text in surrogate_paths(body):
+            yield _f("P14", i, path or None, text[:40])
         size = _size(body)
     else:
         size = len(encoded)
@@ -395,22 +398,6 @@ def _nested(i: int, key: Any, value: Any, path: str) -> Iterator[Finding]:
             yield _f("P13", i, path, f"has {len(value)} elements")
         for n, v in enumerate(value):
             yield from _nested(i, None, v, f"{path}[{n}]")
-
-
-def _surrogates(i: int, value: Any, path: str) -> Iterator[Finding]:
-    """P14 anywhere in the record: keys or values that are not valid UTF-8 (lone surrogates)."""
-    if isinstance(value, str):
-        if _SURROGATE.search(value):
-            yield _f("P14", i, path or None, value[:40])
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            sub = f"{path}.{k}" if path else str(k)
-            if isinstance(k, str) and _SURROGATE.search(k):
-                yield _f("P14", i, sub, k[:40])
-            yield from _surrogates(i, v, sub)
-    elif isinstance(value, list):
-        for n, v in enumerate(value):
-            yield from _surrogates(i, v, f"{path}[{n}]")
 
 
 # --- per mapping -------------------------------------------------------------------------------
