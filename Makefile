@@ -18,7 +18,8 @@ run: $(VENV)/.installed
 
 # The suite runs on both databases segmix supports: PostgreSQL (production) for everything,
 # then SQLite (the embedded default) for all but what needs a database server (the `postgres`
-# marker) and the end-to-end stack, which makes a PostgreSQL database of its own either way.
+# marker), the end-to-end stack (it makes a PostgreSQL database of its own either way) and the
+# engine and destination tests, which use no database at all.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/segmix
 TEST_SQLITE_URL ?= sqlite:///var/test/segmix.sqlite3
 
@@ -29,7 +30,8 @@ test: $(VENV)/.installed
 	scripts/ensure_chromium.sh
 	$(VENV)/bin/ruff check .
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest
-	DATABASE_URL=$(TEST_SQLITE_URL) $(PY) -m pytest -m "not postgres" --ignore=tests/e2e
+	DATABASE_URL=$(TEST_SQLITE_URL) $(PY) -m pytest -m "not postgres" --ignore=tests/e2e \
+		--ignore=tests/engine --ignore=tests/destinations
 
 ## Benchmarks; numbers go to docs/benchmarks.md.
 bench: $(VENV)/.installed

@@ -16,6 +16,8 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -23,7 +25,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bench.pipeline import Options
-    from bench.postgres import PrivatePostgres
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 ALL_SECTIONS = ["engine", "costs", "ingest", "e2e", "latency"]
@@ -193,27 +194,26 @@ def main(argv: list[str]) -> None:
         from bench import costs, e2e, ingest, latency, pipeline
 
         options = pipeline.Options(quick=quick, profile="--profile" in argv)
-        database = _database(options)
-        lines += [database.note, ""]
-        for name in ("costs", "ingest", "e2e", "latency"):
-            if name not in sections:
-                continue
-            print(f"== {name}", flush=True)
-            if name == "costs":
-                section = costs.costs_section(options)
-            elif name == "ingest":
-                section = ingest.ingest_section(options)
-            elif name == "e2e":
-                section = e2e.e2e_section(options)
-            else:
-                section = latency.latency_section(options, e2e_rate)
-            lines += section.lines
-            figures.update(section.figures)
-            e2e_rate = section.figures.get("e2e_events_per_second", e2e_rate)
-            if section.profile:
-                profiles.append(section.profile)
-            DOC.write_text("\n".join(lines) + "\n")  # keep what is done if a later one fails
-        database.close()
+        with _database(options) as note:
+            lines += [note, ""]
+            for name in ("costs", "ingest", "e2e", "latency"):
+                if name not in sections:
+                    continue
+                print(f"== {name}", flush=True)
+                if name == "costs":
+                    section = costs.costs_section(options)
+                elif name == "ingest":
+                    section = ingest.ingest_section(options)
+                elif name == "e2e":
+                    section = e2e.e2e_section(options)
+                else:
+                    section = latency.latency_section(options, e2e_rate)
+                lines += section.lines
+                figures.update(section.figures)
+                e2e_rate = section.figures.get("e2e_events_per_second", e2e_rate)
+                if section.profile:
+                    profiles.append(section.profile)
+                DOC.write_text("\n".join(lines) + "\n")  # keep what is done if a later one fails
     if figures or any(s != "engine" for s in sections):
         lines[summary_at:summary_at] = summary(figures, sections, quick)
     DOC.write_text("\n".join(lines) + "\n")
@@ -222,42 +222,39 @@ def main(argv: list[str]) -> None:
     print(f"wrote {DOC}")
 
 
-class _Database:
-    """Where the pipeline sections keep their data, and the sentence that says so."""
-
-    def __init__(self, note: str, cluster: PrivatePostgres | None = None) -> None:
-        self.note, self.cluster = note, cluster
-
-    def close(self) -> None:
-        if self.cluster is not None:
-            self.cluster.__exit__(None, None, None)
-
-
-def _database(options: Options) -> _Database:
-    """A private, production-configured PostgreSQL unless ``SEGMIX_BENCH_DATABASE_URL`` names one."""
+@contextmanager
+def _database(options: Options) -> Iterator[str]:
+    """Where the pipeline sections keep their data (sets ``options.database_url``); yields the
+    sentence that says so. A private, production-configured PostgreSQL, stopped and removed on
+    the way out whatever ends the run, unless ``SEGMIX_BENCH_DATABASE_URL`` names a server."""
     from bench.pipeline import WORKDIR
     from bench.postgres import PrivatePostgres
     from bench.stack import NotAvailable
 
     if os.environ.get("SEGMIX_BENCH_DATABASE_URL"):
-        return _Database(f"Database: `{options.database_url}` (from `SEGMIX_BENCH_DATABASE_URL`).")
+        yield f"Database: `{options.database_url}` (from `SEGMIX_BENCH_DATABASE_URL`)."
+        return
     cluster = PrivatePostgres(WORKDIR / "postgres")
     try:
         cluster.__enter__()
     except NotAvailable as exc:
-        return _Database(
+        yield (
             f"Database: the machine's cluster at `{options.database_url}` (no private cluster: "
             f"{exc})."
         )
-    options.database_url = cluster.url
-    settings = ", ".join(f"{k}={v}" for k, v in PrivatePostgres.SETTINGS.items())
-    return _Database(
-        "Database: a PostgreSQL cluster of the benchmark's own (`initdb` under `var/bench/`, "
-        f"removed afterwards) with production settings: {settings}. The machine's shared cluster "
-        "keeps Debian's defaults (128 MB of shared buffers), and some images run it with "
-        "autovacuum off; `SEGMIX_BENCH_DATABASE_URL` points the benchmark at any other server.",
-        cluster,
-    )
+        return
+    try:
+        options.database_url = cluster.url
+        settings = ", ".join(f"{k}={v}" for k, v in PrivatePostgres.SETTINGS.items())
+        yield (
+            "Database: a PostgreSQL cluster of the benchmark's own (`initdb` under `var/bench/`, "
+            f"removed afterwards) with production settings: {settings}. The machine's shared "
+            "cluster keeps Debian's defaults (128 MB of shared buffers), and some images run it "
+            "with autovacuum off; `SEGMIX_BENCH_DATABASE_URL` points the benchmark at any other "
+            "server."
+        )
+    finally:
+        cluster.__exit__(None, None, None)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -1,4 +1,5 @@
-"""Pipeline benchmarks (issue 4): what the ``ingest``, ``e2e`` and ``latency`` sections share.
+"""Pipeline benchmarks (issue 4): what the ``costs``, ``ingest``, ``e2e`` and ``latency`` sections
+share.
 
 The commands under test, the production-like environment, the fresh database, and the running
 stack of web + Celery worker + beat + fake Mixpanel. Each section (``bench/ingest.py``,
@@ -24,13 +25,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.processes import free_port
+
 from . import loadgen, profiling
 from .postgres import StandInAutovacuum, fresh_database
 from .stack import (
     ROOT,
     NotAvailable,
     Stack,
-    free_port,
     http_answers,
     start_redis,
     wait_for,
@@ -324,13 +326,24 @@ class Pipeline:
         return int(self.web.rsplit(":", 1)[1])
 
 
+def start_services(
+    stack: Stack, options: Options, workdir: Path, **env_extra: str
+) -> tuple[dict[str, str], str, str]:
+    """A private Redis, the fake Mixpanel and a fresh database holding a source with one Mixpanel
+    destination: ``(env, fake Mixpanel URL, write key)``."""
+    redis_url = start_redis(stack)
+    fake = start_fake(stack)
+    env = production_env(
+        options.database_url, redis_url, workdir, SEGMIX_MIXPANEL_API_URL=fake, **env_extra
+    )
+    write_key = prepare_database(options, env, workdir, with_destination=True)
+    return env, fake, write_key
+
+
 @contextmanager
 def pipeline_stack(options: Options, workdir: Path, budget: float) -> Iterator[Pipeline]:
     with Stack(workdir, budget) as stack:
-        redis_url = start_redis(stack)
-        fake = start_fake(stack)
-        env = production_env(options.database_url, redis_url, workdir, SEGMIX_MIXPANEL_API_URL=fake)
-        write_key = prepare_database(options, env, workdir, with_destination=True)
+        env, fake, write_key = start_services(stack, options, workdir)
         print("pipeline: starting web, Celery worker and beat …", flush=True)
         web = start_web(stack, "web", PRODUCTION_WEB_COMMAND, env)
         worker_argv = command(WORKER_COMMAND, concurrency=options.worker_concurrency)

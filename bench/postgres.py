@@ -10,7 +10,9 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .stack import ROOT, NotAvailable, free_port
+from tests.processes import free_port
+
+from .stack import ROOT, NotAvailable
 
 
 def fresh_database(url: str) -> None:
@@ -92,11 +94,16 @@ class PrivatePostgres:
             [self._pg_ctl, "-D", str(self.data), "-l", str(self.workdir / "log"), "-o", options,
              "-w", "start"],
         ):  # fmt: skip
-            done = subprocess.run(
-                self._as_postgres(argv), capture_output=True, text=True, timeout=120
-            )
-            if done.returncode != 0:
-                raise NotAvailable(f"{argv[0]} failed: {(done.stderr or done.stdout)[-2000:]}")
+            try:
+                done = subprocess.run(
+                    self._as_postgres(argv), capture_output=True, text=True, timeout=120
+                )
+            except subprocess.TimeoutExpired:
+                done = None
+            if done is None or done.returncode != 0:
+                self.__exit__()  # a half-started server must not outlive the run
+                output = "timed out" if done is None else (done.stderr or done.stdout)[-2000:]
+                raise NotAvailable(f"{argv[0]} failed: {output}")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -120,8 +127,9 @@ def _postgres_bindir() -> Path | None:
         bindir = Path(done.stdout.strip())
         if (bindir / "initdb").exists():
             return bindir
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
-    return candidates[0].parent if candidates else None
+    candidates = Path("/usr/lib/postgresql").glob("*/bin/initdb")
+    newest = max(candidates, key=lambda p: [int(n) for n in p.parts[-3].split(".")], default=None)
+    return newest.parent if newest else None
 
 
 def postgres_settings(url: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ the cores during a measurement). PostgreSQL is in ``bench.postgres``.
 from __future__ import annotations
 
 import _thread
-import ctypes
 import os
 import shutil
 import signal
@@ -26,26 +25,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.processes import die_with_parent, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-_PR_SET_PDEATHSIG = 1
 
 
 class NotAvailable(Exception):
     """A piece of the pipeline is missing or not working yet; the section reports why."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 @dataclass
@@ -108,7 +95,7 @@ class Stack:
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
         handle.close()
         proc = Proc(name, popen, log)

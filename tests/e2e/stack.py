@@ -16,16 +16,13 @@ every one of them and drops the database, whatever happened. Waits poll with dea
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import random
 import re
 import secrets
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -43,6 +40,10 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from tests.fake_mixpanel import FakeMixpanel
+from tests.processes import die_with_parent, free_port
+
+# The servers die with the test process, however it ends.
+_KILL_WITH_PARENT = die_with_parent(signal.SIGKILL)
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -56,7 +57,6 @@ FLUSH_LINGER = 0.2
 RELAY_INTERVAL = 1.0
 LEASE_SECONDS = 8
 
-_PR_SET_PDEATHSIG = 1
 _T = TypeVar("_T")
 
 
@@ -96,29 +96,6 @@ def wait_until(
         time.sleep(interval)
 
 
-def free_port() -> int:
-    """A free port below the kernel's ephemeral range, for a server the tests may restart.
-
-    A port from that range (what binding port 0 gives) can become some outbound connection's
-    source port in the moment a killed server is down, and the restart then fails with "address
-    already in use"; ports below it are only ever taken by an explicit bind.
-    """
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    candidates = list(range(max(1024, low - 10_000), low))
-    random.shuffle(candidates)
-    for port in candidates:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port below {low}")
-
-
 def postgres_server_url() -> str:
     """The PostgreSQL server to create the e2e database on: ``DATABASE_URL``'s when it is
     PostgreSQL (CI), else ``SEGMIX_E2E_POSTGRES_URL`` or the local default."""
@@ -131,13 +108,6 @@ def postgres_server_url() -> str:
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name, query=""))
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _killpg(pid: int, signum: int) -> None:
@@ -305,7 +275,7 @@ class Stack:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_KILL_WITH_PARENT,
             )
         proc = Proc(name, popen, log, offset)
         self.procs[name] = proc
@@ -445,7 +415,7 @@ class Stack:
                 stdout=subprocess.PIPE,
                 stderr=errors,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_KILL_WITH_PARENT,
             )
         self.procs["ops"] = Proc("ops", popen, log, 0)
         return lambda: None  # the first command simply waits for the boot

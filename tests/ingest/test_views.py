@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from tests.ingest.http_support import (
     post,
     track,
 )
+from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
 SINGLE_ROUTES = {"track": "track", "identify": "identify", "page": "page", "screen": "screen"}
@@ -463,12 +463,6 @@ def test_a_chunked_body_over_the_cap_is_413(client, source):
     assert Event.objects.count() == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _database_url() -> str:
     db = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -481,7 +475,7 @@ def _database_url() -> str:
 @pytest.mark.django_db(transaction=True)
 def test_chunked_uploads_through_gunicorn_are_stored():
     source = make_source("chunky")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": _database_url(), "DEBUG": "1"}
     server = subprocess.Popen(
         [
