@@ -9,7 +9,7 @@ class MappingsConfig(AppConfig):
     def ready(self) -> None:
         from psycopg.types.json import set_json_loads
 
-        from mappings.ingest.jsontools import loads_exact
+        from mappings.jsoncodec import loads_exact
 
         # psycopg decodes ``json`` columns itself (every stored event, delivery and request is
         # one); the stdlib decoder was a tenth of a worker's CPU. Exact for big integers.

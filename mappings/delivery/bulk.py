@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.db import connection, models
 
-from mappings.ingest.jsontools import dumps_compact
+from mappings.jsoncodec import dumps_compact
 
 
 def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
@@ -47,7 +47,9 @@ def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> Non
         f"FROM json_to_recordset(%s::json) AS r({columns}) WHERE {table}.{pk} = r.pk"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [dumps_compact(rows).decode()])
+        # json_to_recordset refuses a lone surrogate escape; such a character (only a Mixpanel
+        # answer could bring one: ingest already replaced them) is stored as U+FFFD.
+        cursor.execute(sql, [dumps_compact(rows, replace_surrogates=True).decode()])
 
 
 def _json_value(value: object) -> object:

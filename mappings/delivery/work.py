@@ -23,7 +23,7 @@ from typing import Any
 
 from ..destinations.mixpanel.types import Record
 from ..destinations.mixpanel.wire import serialize_record
-from ..ingest.jsontools import loads_exact
+from ..jsoncodec import loads_exact
 from ..models import Delivery
 
 # Record states that keep a delivery open (the record is in ``pending_records``).

@@ -30,8 +30,9 @@ from typing import Any
 
 import orjson
 
+from mappings.engine.jsvalues import SURROGATE
 from mappings.ingest.errors import IngestError
-from mappings.ingest.jsontools import may_hold_a_long_integer
+from mappings.jsoncodec import may_hold_a_long_integer
 
 # §4.5 decompressed caps, to pass as ``max_decompressed``.
 MAX_DECOMPRESSED_BATCH = 512 * 1024  # /v1/batch, /b, /import: ~508 KB client batches fit
@@ -242,7 +243,6 @@ class _NonFinite:
 
 
 _NON_FINITE = _NonFinite()
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # Only an escape can put NUL or a surrogate into a parsed string (raw ones are refused), so
 # without these in the text there is nothing to scrub. False positives only cost time.
 _SCRUB_NEEDED = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
@@ -368,8 +368,8 @@ class _Repair:
         if "\x00" in text:
             text = text.replace("\x00", "\ufffd")
             codes.append("replaced_nul")
-        if not text.isascii() and _SURROGATE.search(text):
-            text = _SURROGATE.sub("\ufffd", text)
+        if not text.isascii() and SURROGATE.search(text):
+            text = SURROGATE.sub("\ufffd", text)
             codes.append("replaced_lone_surrogate")
         if codes:
             where = (*path, text) if is_key else path

@@ -38,7 +38,7 @@ from mappings.ingest.fields import (
     is_placeholder,
     message_type,
 )
-from mappings.ingest.jsontools import deep_merge, dumps_compact, without_write_keys
+from mappings.ingest.jsontools import deep_merge, without_write_keys
 from mappings.ingest.timestamps import (
     corrected_timestamp,
     format_timestamp,
@@ -46,6 +46,7 @@ from mappings.ingest.timestamps import (
     truncate_to_ms,
 )
 from mappings.ingest.types import AcceptedMessage, NormalizedRequest
+from mappings.jsoncodec import dumps_compact
 
 __all__ = ["ROUTE_TYPES", "normalize_request"]  # the entry points views import from here
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection, models
 
-from mappings.ingest.jsontools import dumps_compact
+from mappings.jsoncodec import dumps_compact
 
 INSERT_CHUNK = 500  # rows per INSERT: stays under SQLite's 32,766 bound parameters
 

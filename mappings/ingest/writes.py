@@ -17,9 +17,9 @@ import psycopg
 from django.db import connection
 
 from mappings.engine.integrations import MIXPANEL_KEYS, integrations_decision
-from mappings.ingest.jsontools import dumps_compact
 from mappings.ingest.rows import INSERT_CHUNK, copy_rows, insert, insert_from_json, prepared, q
 from mappings.ingest.types import AcceptedMessage, NormalizedRequest
+from mappings.jsoncodec import dumps_compact
 from mappings.models import Delivery, Destination, Event, IngestRequest, RejectedMessage
 
 # The names a destination kind answers to in `integrations` (spec §5.6).

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import orjson
 from django.db import models
+
+from mappings.jsoncodec import dumps_compact
 
 
 class OrderedJSONField(models.JSONField):
@@ -42,10 +43,6 @@ class OrderedJSONField(models.JSONField):
         return super().from_db_value(value, expression, connection)
 
 
-def _dumps(value: Any) -> str:
-    """Compact JSON text; orjson where it can (it refuses integers beyond 64 bits, lone
-    surrogates and non-string keys), else the stdlib with Django's ASCII escapes."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, separators=(",", ":"))
+def _dumps(value: Any) -> bytes:
+    """Compact JSON for a ``json`` column (psycopg takes the bytes as they are)."""
+    return dumps_compact(value)

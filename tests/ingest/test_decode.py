@@ -23,7 +23,7 @@ from mappings.ingest.decode import (
     parse_json_slow,
 )
 from mappings.ingest.errors import IngestError
-from mappings.ingest.jsontools import dumps_compact
+from mappings.jsoncodec import dumps_compact
 
 BATCH_CAP = 524_288
 

@@ -25,8 +25,8 @@ import orjson
 import pytest
 
 from mappings.ingest.errors import IngestError
-from mappings.ingest.jsontools import dumps_compact
 from mappings.ingest.normalize import ROUTE_TYPES
+from mappings.jsoncodec import dumps_compact
 from tests.ingest.normalize_support import run, run_bytes, track
 
 # --- §5.8 worked example, reproduced exactly --------------------------------------------------------

@@ -17,8 +17,8 @@ import pytest
 from mappings.ingest import normalize
 from mappings.ingest.envelope import Envelope
 from mappings.ingest.fields import Reject
-from mappings.ingest.jsontools import dumps_compact
 from mappings.ingest.normalize import _Normalizer
+from mappings.jsoncodec import dumps_compact
 from tests.ingest.normalize_support import RECEIVED_AT
 
 SHAPES: list[dict[str, Any]] = [

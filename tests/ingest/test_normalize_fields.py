@@ -12,7 +12,7 @@ import pytest
 
 from mappings.engine.integrations import MIXPANEL_KEYS, integrations_decision
 from mappings.ingest import normalize
-from mappings.ingest.jsontools import dumps_compact
+from mappings.jsoncodec import dumps_compact
 from tests.ingest.normalize_support import only_reject, run, run_bytes, track
 
 # --- rows 29–35: §5.2 and §5.3 --------------------------------------------------------------------

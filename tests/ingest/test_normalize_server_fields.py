@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mappings.ingest.jsontools import dumps_compact
 from mappings.ingest.normalize import normalize_request
 from mappings.ingest.timestamps import format_timestamp
+from mappings.jsoncodec import dumps_compact
 
 RECEIVED_AT = datetime(2026, 3, 10, 12, 0, 5, 250999, tzinfo=UTC)  # µs are truncated
 RA = "2026-03-10T12:00:05.250Z"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 
 import pytest
@@ -273,6 +274,10 @@ def test_text_with_an_unpaired_surrogate_is_refused_by_name_and_a_mapping_may_ho
     stored = Mapping.objects.get(name="Track Calls").mapping
     assert stored["label"] == {"@literal": "\udc4d"}
     assert export_config(with_secrets=True) == config
+    out = io.StringIO()
+    call_command("export_config", "--with-secrets", stdout=out)  # printable: kept an escape
+    assert '"@literal": "\\udc4d"' in out.getvalue()
+    assert json.loads(out.getvalue()) == config
 
 
 def test_rotate_secrets_reencrypts_with_the_newest_key(settings):

@@ -17,7 +17,6 @@ import base64
 import gzip
 import json
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -25,7 +24,7 @@ from urllib.parse import parse_qs, quote, quote_plus
 
 import orjson
 
-from mappings.ingest.jsontools import loads_exact
+from mappings.jsoncodec import dumps_compact, loads_exact
 
 from .types import MixpanelSettings, Record, SettingsError
 
@@ -227,13 +226,11 @@ def serialize_record(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except TypeError:
-        text = json.dumps(_js_compatible(value), ensure_ascii=False, separators=(",", ":"))
-        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+        return dumps_compact(_js_compatible(value))
 
 
 # --- internals ---------------------------------------------------------------------------------
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _HEADERS_JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 

@@ -7,10 +7,13 @@ import json
 from django.core.management.base import BaseCommand
 
 from mappings.configuration import export_config
+from mappings.jsoncodec import escape_surrogates
 
 
 class Command(BaseCommand):
-    help = "Print sources, destinations and mappings as JSON (secrets masked unless --with-secrets)."
+    help = (
+        "Print sources, destinations and mappings as JSON (secrets masked unless --with-secrets)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -21,4 +24,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, with_secrets: bool = False, **options) -> None:
         config = export_config(with_secrets=with_secrets)
-        self.stdout.write(json.dumps(config, indent=2, ensure_ascii=False))
+        # A mapping may hold a lone surrogate (JSON allows the escape); keep it an escape.
+        self.stdout.write(escape_surrogates(json.dumps(config, indent=2, ensure_ascii=False)))
