@@ -168,9 +168,12 @@ _HUMAN: Final = (
         r"(?P<year>[0-9]{4})" + _TIME + r"\Z"
     ),
     re.compile(r"^(?P<month>[0-9]{1,2})/(?P<day>[0-9]{1,2})/(?P<year>[0-9]{4})" + _TIME + r"\Z"),
-    # "2025-04-22 16:45:10 UTC" (Ruby's Time#to_s), "2025/04/22 16:45:10 GMT+0200", "2025.04.22"
+    # "2025-04-22 16:45:10 UTC" (Ruby's Time#to_s), "2025/04/22 16:45:10 GMT+0200", "2025.04.22",
+    # and, with white space around them, " 2025-04-22", " 2025/04", " 2025"
     re.compile(
-        r"^(?P<year>[0-9]{4})[-/.](?P<month>[0-9]{1,2})[-/.](?P<day>[0-9]{1,2})" + _TIME + r"\Z"
+        r"^(?P<year>[0-9]{4})(?:[-/.](?P<month>[0-9]{1,2})(?:[-/.](?P<day>[0-9]{1,2}))?)?"
+        + _TIME
+        + r"\Z"
     ),
 )
 
@@ -191,8 +194,8 @@ def _human(text: str) -> int | None:
             return None
         month = _MONTHS.index(prefix) + 1
     else:
-        month = int(parts["month"])
-    day, hour = int(parts["day"]), int(parts["hour"] or 0)
+        month = int(parts["month"] or 1)
+    day, hour = int(parts["day"] or 1), int(parts["hour"] or 0)
     minute, second = int(parts["minute"] or 0), int(parts["second"] or 0)
     if parts["ampm"]:
         if not 1 <= hour <= 12:
@@ -235,16 +238,8 @@ def parse_date_ms(text: str) -> int | None:
     value = _iso(text)
     if value is not None:
         return value
-    stripped = text.strip()
-    if stripped != text and "T" not in stripped.upper():
-        # JavaScript's ISO reader takes no surrounding white space; its fallback reader does,
-        # but not the "T" form: " 2025-04-22" is a date there, "2025-04-22T16:45:10Z " is not.
-        value = _iso(stripped)
-        if value is None and "/" in stripped:
-            value = _dayjs_pattern(stripped)
-        if value is not None:
-            return value
-    return _human(stripped)
+    # Only JavaScript's fallback reader takes white space around a date (and never a "T").
+    return _human(text.strip())
 
 
 def is_date_like(text: str) -> bool:

@@ -340,6 +340,8 @@ def test_it_records_what_it_removed_and_coerced():
         ("2025.04.22", 1745280000000),
         (" 2025-04-22 ", 1745280000000),  # white space around a date without a "T" is read
         ("\t2025/04/22", 1745280000000),
+        (" 2025/04/22 10:00:05.5", 1745316005500),  # JavaScript's reader: ".5" is 500 ms here
+        (" 2025-04", 1743465600000),
     ],
 )
 def test_date_strings_become_utc_epoch_ms(text, ms):
@@ -354,6 +356,8 @@ def test_date_strings_become_utc_epoch_ms(text, ms):
         " 2025-04-22T16:45:10+02:00",
         "2025-04-22T16:45:10Z\n",  # nor a final line break (a Python "$" would)
         "2025-04-22T16:45:10 UTC",
+        " 2025/04/22 10",  # dayjs's loose pattern would read these; JavaScript's reader does not
+        " 2025-04-22 10:00:05,5",
         "2025-13-22 10:00 UTC",
     ],
 )
