@@ -10,15 +10,14 @@ request, best effort.
 The rows themselves are written by :mod:`mappings.ingest.writes`, in bulk (``COPY`` on
 PostgreSQL, multi-row ``INSERT`` on SQLite) with the JSON serialised once by orjson (the message
 as received reuses the bytes normalisation measured). On PostgreSQL a request costs seven round
-trips
-whatever its size: BEGIN, the deadline with the dedup lookup, the request row with the events'
+trips whatever its size: BEGIN, the deadline with the dedup lookup, the request row with the events'
 ids, two for the events' ``COPY``, the deliveries, COMMIT. Round trips are most of the client
 CPU a request costs, so statements share them where they can. The source's enabled
 destinations come from a one-second in-process cache (``sources.enabled_destinations``).
 
-A connection the database dropped (a restart) is replaced and the work tried once more, here and
-in ``read_on_live_connection`` for the source lookup before it. Database failures raise
-``StorageUnavailable`` (the view answers ``503``, ``Retry-After: 5``).
+A connection the database dropped (a restart) is replaced and the work tried once more
+(``on_live_connection``, which the source lookup before the transaction uses too). Database
+failures raise ``StorageUnavailable`` (the view answers ``503``, ``Retry-After: 5``).
 A concurrent twin (the same messageIds committed meanwhile, or a deadlock with it) makes the
 whole transaction run once more, when the twin's events are simply duplicates.
 """
@@ -29,8 +28,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -55,6 +53,8 @@ from mappings.models import IngestRequest
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# What ingest turns into a 503 (other database errors are bugs: a 500).
+_STORAGE_ERRORS = (IntegrityError, OperationalError, InterfaceError, InternalError)
 # SQLSTATEs of a lost race with a concurrent twin: retried like an IntegrityError.
 _RACE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 # The server ended the session: admin shutdown (a restart), crash shutdown, not accepting yet.
@@ -88,45 +88,50 @@ def store_request(
     ``log_fields`` are ``IngestRequest`` column values (by attname) for the request-log row; the
     source, status 200 and the counts are filled in here. ``received_at`` is the request stamp.
     """
-    for attempt in (1, 2):
-        try:
-            with _deadline():
-                return _store_once(source_id, normalized, received_at, log_fields)
-        except IntegrityError as exc:
-            if attempt == 2:
-                raise StorageUnavailable("duplicate key after retry") from exc
-        except (OperationalError, InterfaceError, InternalError) as exc:
-            if attempt == 1 and _connection_lost(exc):
-                # A connection the database dropped (a restart, a failover, an idle timeout)
-                # fails on first use; a new one may well work, so try once more before a 503.
-                # Had the COMMIT itself landed, dedup makes the second attempt a duplicate.
-                log.info("ingest connection was lost; retrying once on a new connection")
-                connection.close()
-                continue
-            if attempt == 2 or _sqlstate(exc) not in _RACE_SQLSTATES:
-                raise StorageUnavailable(str(exc).strip() or type(exc).__name__) from exc
-        log.info("ingest transaction raced a concurrent twin; retrying once")
-    raise AssertionError("unreachable")
+    return on_live_connection(
+        lambda: _commit_racing_twins(source_id, normalized, received_at, log_fields)
+    )
 
 
-def read_on_live_connection(read: Callable[[], T]) -> T:
-    """``read()``, run once more on a new connection if the database had dropped this one.
+def on_live_connection(work: Callable[[], T]) -> T:
+    """``work()``, raising ``StorageUnavailable`` for whatever the database answered.
 
-    For the reads ingest makes before its transaction (the write key's source on a cache miss):
-    after a database restart every web thread holds a dead connection, and the first request on
-    each must not be refused for it. Any other database error, or a second failure, raises
-    ``StorageUnavailable``. ``read`` must be safe to run twice (a plain ``SELECT``).
+    A connection the database dropped (a restart, a failover, an idle timeout) fails on first
+    use, and after a restart every web thread holds one: the first request on each must not be
+    refused for it, so ``work`` then runs once more on a new connection. ``work`` must be safe to
+    run twice: a read, or a transaction (had its COMMIT landed, dedup makes the second run a
+    duplicate).
     """
     for attempt in (1, 2):
         try:
-            return read()
-        except (OperationalError, InterfaceError) as exc:
-            if attempt == 1 and _connection_lost(exc):
-                log.info("ingest connection was lost; reading once more on a new connection")
+            return work()
+        except _STORAGE_ERRORS as exc:
+            if attempt == 1 and not isinstance(exc, IntegrityError) and _connection_lost(exc):
+                log.info("ingest connection was lost; trying once more on a new connection")
                 connection.close()
                 continue
             raise StorageUnavailable(str(exc).strip() or type(exc).__name__) from exc
     raise AssertionError("unreachable")
+
+
+def _commit_racing_twins(
+    source_id: int,
+    normalized: NormalizedRequest,
+    received_at: datetime,
+    log_fields: dict[str, Any],
+) -> StoreResult:
+    """The transaction, run once more if it lost a race with a concurrent twin (the same
+    messageIds committed meanwhile, or a deadlock with it): the twin's events are then
+    duplicates."""
+    try:
+        with writes.sqlite_deadline():
+            return _store_once(source_id, normalized, received_at, log_fields)
+    except (IntegrityError, OperationalError, InternalError) as exc:
+        if not isinstance(exc, IntegrityError) and _sqlstate(exc) not in _RACE_SQLSTATES:
+            raise
+        log.info("ingest transaction raced a concurrent twin; retrying once")
+    with writes.sqlite_deadline():
+        return _store_once(source_id, normalized, received_at, log_fields)
 
 
 def _connection_lost(exc: DatabaseError) -> bool:
@@ -144,10 +149,14 @@ def log_request(fields: dict[str, Any]) -> None:
     Runs outside any ingest transaction, so the refusal stays what it was (a 4xx never turns
     into a 500 because the log could not be written).
     """
-    try:
-        with _deadline(), transaction.atomic(), connection.cursor() as cursor:
+
+    def write() -> None:
+        with writes.sqlite_deadline(), transaction.atomic(), connection.cursor() as cursor:
             writes.set_statement_timeout(cursor)
             insert(cursor, IngestRequest, [prepared(IngestRequest, fields)])
+
+    try:
+        on_live_connection(write)
     except Exception:  # logging must not change the answer
         log.warning("could not write the request log", exc_info=True)
 
@@ -240,22 +249,3 @@ _flush_lock = threading.Lock()
 
 def _sqlstate(exc: DatabaseError) -> str | None:
     return getattr(exc.__cause__, "sqlstate", None)
-
-
-@contextmanager
-def _deadline() -> Iterator[None]:
-    """On SQLite, wait at most ``writes.DEADLINE_MS`` for the write lock (settings allow 20 s)."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    configured = float(connection.settings_dict.get("OPTIONS", {}).get("timeout", 5))
-    with connection.cursor() as cursor:
-        cursor.execute(f"PRAGMA busy_timeout = {writes.DEADLINE_MS}")
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA busy_timeout = {int(configured * 1000)}")
-        except DatabaseError:
-            log.warning("could not restore the SQLite busy timeout", exc_info=True)

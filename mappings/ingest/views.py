@@ -30,7 +30,7 @@ from mappings.ingest.sources import SourceInfo, lookup_source
 from mappings.ingest.store import (
     StorageUnavailable,
     log_request,
-    read_on_live_connection,
+    on_live_connection,
     store_request,
 )
 
@@ -149,7 +149,7 @@ def project_settings(request: HttpRequest, write_key: str) -> HttpResponse:
     if request.method != "GET":
         return httpio.finish(request, httpio.method_not_allowed(GET_METHODS), ex.request_id)
     try:
-        source = read_on_live_connection(lambda: lookup_source(write_key))
+        source = on_live_connection(lambda: lookup_source(write_key))
         if source is None or not source.enabled:
             response = httpio.not_found()
         else:
@@ -284,7 +284,7 @@ def _accept(ex: Exchange, route_type: str | None, cap: int, *, forward: bool) ->
 
 def _authenticate(ex: Exchange, key: str) -> None:
     """Key → enabled source (401s), then the per-source request bucket (429)."""
-    source = read_on_live_connection(lambda: lookup_source(key))
+    source = on_live_connection(lambda: lookup_source(key))
     if source is None:
         raise IngestError(401, "invalid_write_key", "unknown write key")
     if not source.enabled:

@@ -3,24 +3,28 @@
 The dedup lookup, the request-log row with the events (``COPY`` on PostgreSQL), the duplicate
 counters, the quarantined rejects and the ``Delivery`` outbox rows, each in bulk with its JSON
 serialised once by orjson: no model instances, no per-message queries. Every function takes the
-transaction's cursor; none commits.
+transaction's cursor; none commits. Also here: the §6.2 deadline on both databases.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from mappings.engine.integrations import MIXPANEL_KEYS, integrations_decision
 from mappings.ingest.rows import INSERT_CHUNK, copy_rows, insert, insert_from_json, prepared, q
 from mappings.ingest.types import AcceptedMessage, NormalizedRequest
 from mappings.jsoncodec import dumps_compact
 from mappings.models import Delivery, Destination, Event, IngestRequest, RejectedMessage
+
+log = logging.getLogger(__name__)
 
 # The names a destination kind answers to in `integrations` (spec §5.6).
 INTEGRATION_KEYS: dict[str, Sequence[str]] = {Destination.KIND_MIXPANEL: MIXPANEL_KEYS}
@@ -31,8 +35,28 @@ STATEMENT_TIMEOUT = f"SET LOCAL statement_timeout = {DEADLINE_MS}"
 
 
 def set_statement_timeout(cursor: Any) -> None:
+    """The §6.2 deadline on PostgreSQL (its SQLite half is :func:`sqlite_deadline`)."""
     if connection.vendor == "postgresql":
         cursor.execute(STATEMENT_TIMEOUT)
+
+
+@contextmanager
+def sqlite_deadline() -> Iterator[None]:
+    """On SQLite, wait at most ``DEADLINE_MS`` for the write lock (settings allow 20 s)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    configured = float(connection.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA busy_timeout = {DEADLINE_MS}")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA busy_timeout = {int(configured * 1000)}")
+        except DatabaseError:
+            log.warning("could not restore the SQLite busy timeout", exc_info=True)
 
 
 class NewEvent:

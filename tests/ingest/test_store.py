@@ -421,7 +421,7 @@ def test_the_source_lookup_retries_a_lost_connection_once_then_storage_unavailab
         raise OperationalError("server closed the connection unexpectedly")
 
     with pytest.raises(StorageUnavailable, match="server closed the connection"):
-        store.read_on_live_connection(lost)
+        store.on_live_connection(lost)
     assert (len(reads), len(closed)) == (2, 1)
 
     answers = iter([OperationalError("terminating connection"), "the source"])
@@ -432,7 +432,7 @@ def test_the_source_lookup_retries_a_lost_connection_once_then_storage_unavailab
             raise answer
         return answer
 
-    assert store.read_on_live_connection(lost_once) == "the source"
+    assert store.on_live_connection(lost_once) == "the source"
     assert len(closed) == 2
 
 
@@ -445,7 +445,7 @@ def test_the_source_lookup_does_not_retry_an_error_that_left_the_connection_aliv
         raise OperationalError("database is locked")
 
     with pytest.raises(StorageUnavailable, match="database is locked"):
-        store.read_on_live_connection(refused)
+        store.on_live_connection(refused)
     assert len(reads) == 1
 
 
