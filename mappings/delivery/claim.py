@@ -3,9 +3,11 @@
 A claim sets ``lease_until``: the rows are the worker's until then. A worker that dies simply
 lets its lease expire and the rows become due again; nothing needs cleaning up.
 
-PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint rows without
-waiting. SQLite has no SKIP LOCKED, but its writers are serialised (``transaction_mode =
-IMMEDIATE``), so a plain select-then-update inside one transaction is already exclusive.
+Only one flush of a destination runs at a time (:func:`exclusive_flush`: per-profile order needs
+it). The claim itself stays safe without that lock: PostgreSQL claims with ``FOR UPDATE SKIP
+LOCKED`` so concurrent claimers take disjoint rows without waiting; SQLite has no SKIP LOCKED, but
+its writers are serialised (``transaction_mode = IMMEDIATE``), so a plain select-then-update
+inside one transaction is already exclusive.
 """
 
 from __future__ import annotations
@@ -105,10 +107,9 @@ def exclusive_flush(destination_id: int) -> Iterator[bool]:
 
 
 def _lock_file(destination_id: int) -> Path | None:
-    name = str(connection.settings_dict.get("NAME") or "")
-    if connection.vendor != "sqlite" or not name or "memory" in name:
+    if connection.is_in_memory_db():
         return None
-    database = Path(name)
+    database = Path(connection.settings_dict["NAME"])
     return database.with_name(f"{database.name}.flush-{destination_id}.lock")
 
 

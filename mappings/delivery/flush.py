@@ -74,17 +74,21 @@ def flush(
         clear_pause(destination)  # its settings were saved since the pause
     with exclusive_flush(destination.pk) as held:
         if not held:
-            # The running flush re-enqueues itself while rows are due, so nothing waits for long.
+            # The running flush looks for due rows once it lets go (below), so none is left.
             report.skipped = "busy"
             return report
-        return _flush_held(destination, report, now, limit)
+        _flush_held(destination, report, now, limit)
+    if report.claimed and report.paused is None:
+        # Looked up after letting go: a row stored meanwhile is either seen here, or its own
+        # flush hint found the lock free.
+        report.more_due = due(destination.pk, now or timezone.now()).exists()
+    return report
 
 
 def _flush_held(
     destination: Destination, report: FlushReport, now: datetime | None, limit: int | None
-) -> FlushReport:
+) -> None:
     plan = plan_for(destination)
-    clock_given = now is not None
     now = now or timezone.now()
     lease = float(settings.SEGMIX_LEASE_SECONDS)
     ids = claim(
@@ -92,7 +96,7 @@ def _flush_held(
     )
     report.claimed = len(ids)
     if not ids:
-        return report
+        return
     deliveries = (
         Delivery.objects.filter(id__in=ids)
         .select_related("event")
@@ -117,9 +121,6 @@ def _flush_held(
         save_deliveries(destination, works, now, answered=answered, paused=report.paused)
     report.requests = sender.requests_sent
     report.statuses = Counter(w.delivery.status for w in works)
-    if report.paused is None:
-        report.more_due = due(destination.pk, now if clock_given else timezone.now()).exists()
-    return report
 
 
 def resume(destination: Destination) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -251,13 +252,14 @@ def test_the_sqlite_flush_lock_is_a_file_lock_beside_the_database(tmp_path, sett
     """The embedded default: ``flock`` on ``<database>.flush-<id>.lock``, which the kernel
     releases when the holding process dies."""
     import fcntl
-    import os
     from unittest import mock
 
     from mappings.delivery import claim
 
     database = tmp_path / "segmix.sqlite3"
-    fake = mock.Mock(vendor="sqlite", settings_dict={"NAME": str(database)})
+    fake = mock.Mock(
+        vendor="sqlite", settings_dict={"NAME": str(database)}, is_in_memory_db=lambda: False
+    )
     with mock.patch.object(claim, "connection", fake):
         with claim.exclusive_flush(7) as held:
             assert held is True
@@ -274,3 +276,23 @@ def test_the_sqlite_flush_lock_is_a_file_lock_beside_the_database(tmp_path, sett
                 os.close(other)
         with claim.exclusive_flush(7) as again:
             assert again is True
+
+
+def test_a_row_stored_while_the_flush_lets_go_is_still_seen(mp, source, destination, monkeypatch):
+    # Its flush hint found the destination busy, so the running flush must see it: it looks for
+    # due rows after releasing the lock, not before.
+    store(source, destination, track("First"))
+    flush_module = sys.modules["mappings.delivery.flush"]
+    real = flush_module.exclusive_flush
+
+    @contextlib.contextmanager
+    def storing_before_release(destination_id):
+        with real(destination_id) as held:
+            yield held
+            store(source, destination, track("Arrived During The Flush"))
+
+    monkeypatch.setattr(flush_module, "exclusive_flush", storing_before_release)
+
+    report = delivery.flush(destination)
+
+    assert (report.claimed, report.more_due) == (1, True)

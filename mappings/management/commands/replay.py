@@ -108,7 +108,6 @@ class Command(BaseCommand):
                 self.stdout.write(
                     "A worker is flushing this destination; it delivers the replayed rows."
                 )
-                delivery.schedule_flush(destination.pk)
                 break
             if not report.more_due or not report.claimed:
                 break
