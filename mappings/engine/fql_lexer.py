@@ -1,6 +1,7 @@
 """FQL lexer: the tokens of segmix's trigger grammar (spec §2.2), and :class:`FqlError`.
 
-Public through :mod:`mappings.engine.fql`. The parser and the linter both use :func:`tokenize`.
+Public through :mod:`mappings.engine.fql`. The parser reads :func:`tokenize`'s tokens; the linter
+has a lenient scanner of its own (:mod:`.fql_lint_scan`) that shares the character classes here.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ KEYWORDS: Final = frozenset({"and", "or", "true", "false", "null"})
 FUNCTIONS: Final = frozenset({"contains", "match"})
 # Characters a path segment may hold unescaped; a word must start with a letter, "_" or "\".
 SEGMENT_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_WORD_START: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_\\")
-_DIGITS: Final = frozenset("0123456789")
+WORD_START: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_\\")
+DIGITS: Final = frozenset("0123456789")
 _NUMBER_START: Final = frozenset("0123456789+-")
 # "[0-9]" rather than "\d": Python's \d also matches non-ASCII digits.
 NUMBER_RE: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -99,11 +100,11 @@ def tokenize(text: str, *, lenient: bool = False) -> list[Token]:
         if c in WHITESPACE:
             i += 1
             continue
-        if c in _WORD_START:
+        if c in WORD_START:
             tok = _lex_path(text, i)
         elif c == '"':
             tok = _lex_string(text, i)
-        elif c in _NUMBER_START or (c == "." and text[i + 1 : i + 2] in _DIGITS):
+        elif c in _NUMBER_START or (c == "." and text[i + 1 : i + 2] in DIGITS):
             tok = _lex_number(text, i)
         elif c in "=!<>&|":
             tok = _lex_operator(text, i)

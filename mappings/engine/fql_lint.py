@@ -186,9 +186,9 @@ class _Linter(Checks):
                 if call is None:
                     continue
             elif self.is_call(i):
-                i, call = self._call(i, bang=None)
+                i, call = self.call(i, bang=None)
             else:
-                i = self._condition(i)
+                i = self.condition(i)
             if call is not None and frame.is_group:
                 frame.pending_call = call
             frame.operands += 1
@@ -315,7 +315,7 @@ class _Linter(Checks):
         if self.is_call(i + 1):
             if spaced:
                 self._bang_space(bang, following)
-            return self._call(i + 1, bang=bang)
+            return self.call(i + 1, bang=bang)
         if following.kind == "word" and following.raw.lower() != "not":
             effect = (
                 "with the space after it, a parse error for Segment"

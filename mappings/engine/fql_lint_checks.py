@@ -12,11 +12,10 @@ import math
 import re
 from typing import Final
 
-from .fql_lint_scan import DIGITS, Token, scan, unescape
+from .fql_lexer import DIGITS
+from .fql_lint_scan import Token, scan, unescape
+from .fql_segment_lexer import TERMINATORS as SEGMENT_TERMINATORS
 from .jsvalues import js_number_to_string, js_to_number
-
-# What may follow a closing quote or "!=", "<=", ">=" for Segment's lexer (CR is not whitespace).
-_SEGMENT_TERMINATORS: Final = frozenset(" \t\n,)]")
 
 _STRING_ROOTS: Final = ("type", "event", "name", "userId")
 _OBJECT_ROOTS: Final = ("properties", "traits", "context")
@@ -44,6 +43,10 @@ def _our_string_value(token: Token) -> str:
 
 
 class Checks:
+    """The text scanned once (``tokens``), the warnings found so far (``found``, keyed by
+    position and rule), and the rules for one token or one operand: :meth:`call` and
+    :meth:`condition` read an operand from token ``i`` and return the index after it."""
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens, self.carriage_returns = scan(text)
@@ -118,7 +121,7 @@ class Checks:
                 f"{show(token.raw)} contains a backslash; Segment has no escapes: {effect}",
             )
         after = self.char_after(token)
-        if token.closed and after is not None and after not in _SEGMENT_TERMINATORS:
+        if token.closed and after is not None and after not in SEGMENT_TERMINATORS:
             self.warn(
                 "quote-glued",
                 token.end - 1,
@@ -139,7 +142,7 @@ class Checks:
         if (
             token.raw in ("!=", "<=", ">=")
             and after is not None
-            and after not in _SEGMENT_TERMINATORS
+            and after not in SEGMENT_TERMINATORS
         ):
             if token.raw == "!=":
                 effect = f"{show(token.raw + after)} is a parse error for Segment"
@@ -180,7 +183,7 @@ class Checks:
                 effect = "Segment's lexer reads it as a number and the path turns to junk"
             elif segment.raw in ("and", "or", "null"):
                 end = segment.start + len(segment.raw)
-                if end == len(self.text) or self.text[end] in _SEGMENT_TERMINATORS:
+                if end == len(self.text) or self.text[end] in SEGMENT_TERMINATORS:
                     effect = "Segment's lexer reads it as a keyword and the path turns to junk"
                 else:
                     effect = "Segment's lexer reads it as a keyword wherever it ends the path"
@@ -203,7 +206,7 @@ class Checks:
 
     # -- operand rules (one condition or call)
 
-    def _call(self, i: int, bang: Token | None) -> tuple[int, Token]:
+    def call(self, i: int, bang: Token | None) -> tuple[int, Token]:
         """contains(F, v) / match(F, p), leniently: (next index, the whole call as a token)."""
         name = self.tokens[i]
         start = bang.start if bang is not None else name.start
@@ -320,7 +323,7 @@ class Checks:
             f'the text "{unescape(token.raw)}"; write "{unescape(token.raw)}"',
         )
 
-    def _condition(self, i: int) -> int:
+    def condition(self, i: int) -> int:
         """F op value, leniently. Returns the index after it."""
         field_token = self.tokens[i]
         operator = self.at(i + 1)

@@ -12,12 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-_LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-DIGITS: Final = frozenset("0123456789")
-_SEGMENT_CHARS: Final = frozenset(_LETTERS + "0123456789_-")
-_WORD_START: Final = frozenset(_LETTERS + "_\\")
-# "[0-9]", not "\d": Python's \d also matches non-ASCII digits.
-_NUMBER_RE: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+from .fql_lexer import DIGITS, NUMBER_RE, SEGMENT_CHARS, WORD_START
+
 _TWO_CHAR: Final = {
     **dict.fromkeys(("!=", "==", "=<", "=>", "<=", ">=", "<>"), "op"),
     **dict.fromkeys(("&&", "||"), "other"),
@@ -64,7 +60,7 @@ class Token:
 def _scan_segment(text: str, i: int) -> int:
     n = len(text)
     while i < n:
-        if text[i] in _SEGMENT_CHARS:
+        if text[i] in SEGMENT_CHARS:
             i += 1
         elif text[i] == "\\":
             i = min(i + 2, n)
@@ -87,7 +83,7 @@ def _scan_word(text: str, start: int) -> Token:
         if (
             text[end] == "."
             and end + 1 < n
-            and (text[end + 1] in _SEGMENT_CHARS or text[end + 1] == "\\")
+            and (text[end + 1] in SEGMENT_CHARS or text[end + 1] == "\\")
         ):
             seg_end = _scan_segment(text, end + 1)
             raw = text[end + 1 : seg_end]
@@ -129,11 +125,11 @@ def scan(text: str) -> tuple[list[Token], list[int]]:
             tokens.append(Token("sqstring", i, end, text[i:end], closed=j >= 0))
             i = end
         elif c in DIGITS or (c in "+-" and i + 1 < n and text[i + 1] in DIGITS):
-            m = _NUMBER_RE.match(text, i)
+            m = NUMBER_RE.match(text, i)
             assert m is not None
             tokens.append(Token("number", i, m.end(), m[0]))
             i = m.end()
-        elif c in _WORD_START:
+        elif c in WORD_START:
             token = _scan_word(text, i)
             tokens.append(token)
             i = token.end

@@ -1,12 +1,10 @@
 """The Segment reader: what Segment's own code understands from an FQL trigger (spec §2.10).
 
-A faithful port of ``@segment/fql-ts`` 1.10.1 (lexer) and ``@segment/destination-subscriptions``
-3.37.0 (token joiner, flat parser, generator). It exists only so that :func:`fql_lint.lint` can say
-what Segment would have read; nothing evaluates its output. Quirks are reproduced on purpose, and
-each is named where it happens. Do not "fix" them.
-
-This module holds the flat parser (:func:`read`) and the generator (:func:`generate`); the lexer
-and token joiner are in :mod:`.fql_segment_lexer`, whose public names are re-exported here.
+A faithful port of ``@segment/destination-subscriptions`` 3.37.0's flat parser (:func:`read`) and
+generator (:func:`generate`); its lexer (``@segment/fql-ts`` 1.10.1) and token joiner are in
+:mod:`.fql_segment_lexer`, whose public names are re-exported here. It exists only so that
+:func:`fql_lint.lint` can say what Segment would have read; nothing evaluates its output. Quirks
+are reproduced on purpose, and each is named where it happens. Do not "fix" them.
 
 * :func:`lex` / :func:`tokenize` give Segment's tokens (before / after the joiner) or a
   :class:`SegmentParseError`.
@@ -26,8 +24,8 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from .fql_segment_lexer import SegmentParseError, SegmentToken, lex, surrogates, tokenize
-from .jsvalues import js_number_to_string, js_to_number, js_to_string
+from .fql_segment_lexer import SegmentParseError, SegmentToken, lex, tokenize
+from .jsvalues import js_number_to_string, js_to_number, js_to_string, utf16_units
 
 __all__ = [
     "SegmentParseError",
@@ -101,7 +99,7 @@ def _utf16_slice_first(value: str) -> str:
     """JS ``value.slice(1)``: drops one UTF-16 unit, so an astral first character leaves its
     low surrogate behind."""
     if value and ord(value[0]) > 0xFFFF:
-        return surrogates(value[0])[1] + value[1:]
+        return utf16_units(value[0])[1] + value[1:]
     return value[1:]
 
 

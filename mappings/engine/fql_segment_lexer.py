@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .jsvalues import join_surrogate_pairs
+from .jsvalues import join_surrogate_pairs, utf16_units
 
 __all__ = [
     "SegmentParseError",
@@ -25,7 +25,7 @@ __all__ = [
 class SegmentParseError(Exception):
     """Segment cannot parse the text (a lex error or a parse error); it never matches.
 
-    Returned, not raised, by :func:`read` and :func:`tokenize`. ``message`` paraphrases the error
+    Returned, not raised, by :func:`.fql_segment.read` and :func:`tokenize`. ``message`` paraphrases the error
     Segment's code throws; ``stage`` is ``"lex"`` or ``"parse"``.
     """
 
@@ -55,11 +55,11 @@ class SegmentToken:
 
 # fql-ts: isWhitespace, isTerminator. CR is neither (spec §2.10).
 _WHITESPACE: Final = frozenset(" \t\n")
-_TERMINATORS: Final = frozenset(" \t\n,])")
+TERMINATORS: Final = frozenset(" \t\n,])")
 _ASCII_LETTERS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _DIGITS: Final = frozenset("0123456789")
 _IDENT_CHARS: Final = _ASCII_LETTERS | _DIGITS | frozenset("_-\\")
-_IDENT_FOLLOW: Final = _TERMINATORS | frozenset(".(=!")
+_IDENT_FOLLOW: Final = TERMINATORS | frozenset(".(=!")
 _PUNCTUATION: Final = {
     ".": "dot",
     "[": "brackleft",
@@ -75,21 +75,6 @@ _MAX_LENGTH: Final = 100000
 # --------------------------------------------------------------------------- lexer
 
 
-def _to_units(text: str) -> str:
-    """The text as UTF-16 code units (astral characters become surrogate pairs).
-
-    fql-ts walks the text one UTF-16 unit at a time, which shows in look-ahead and escapes.
-    """
-    if all(ord(c) <= 0xFFFF for c in text):
-        return text
-    return "".join(c if ord(c) <= 0xFFFF else surrogates(c) for c in text)
-
-
-def surrogates(char: str) -> str:
-    code = ord(char) - 0x10000
-    return chr(0xD800 + (code >> 10)) + chr(0xDC00 + (code & 0x3FF))
-
-
 class _LexError(Exception):
     pass
 
@@ -98,7 +83,8 @@ class _Lexer:
     """fql-ts's ``Lexer``, over UTF-16 units, with ``None`` standing for its EOS flag."""
 
     def __init__(self, text: str) -> None:
-        self.units = _to_units(text)
+        # fql-ts walks the text one UTF-16 unit at a time, which shows in look-ahead and escapes.
+        self.units = "".join(utf16_units(text))
         self.pos = 0
         # Unit index -> code point index, needed only when the text has astral characters.
         self.cp_index: list[int] | None = None
@@ -138,7 +124,7 @@ class _Lexer:
                 return False
             read += 1
             chars += char
-            if char in _TERMINATORS:
+            if char in TERMINATORS:
                 break
         if chars == expected and _is_terminator(self.peek()):
             return True
@@ -259,7 +245,7 @@ class _Lexer:
 
 
 def _is_terminator(char: str | None) -> bool:
-    return char is None or char in _TERMINATORS
+    return char is None or char in TERMINATORS
 
 
 def _join(tokens: list[SegmentToken]) -> list[SegmentToken]:

@@ -370,8 +370,6 @@ def join_surrogate_pairs(text: str) -> str:
     >>> join_surrogate_pairs("\\ud83d\\udc4d!\\ud83d") == "\U0001f44d!\\ud83d"
     True
     """
-    if not SURROGATE.search(text):
-        return text
     return _SURROGATE_PAIR.sub(
         lambda m: chr(0x10000 + ((ord(m[0][0]) - 0xD800) << 10) + (ord(m[0][1]) - 0xDC00)), text
     )

@@ -1,6 +1,8 @@
 """Compiled mappings: the §3.2 pipeline and resolve/clean (spec §3.2, §3.4).
 
-A processed mapping is compiled once into a tree of small node functions ``node(payload)``.
+A processed mapping is compiled once into a tree of small node functions ``node(payload)``; an
+object mapping, with the object mappings nested in it, is one :class:`ObjectNode` laid out flat
+(one slot per member) that resolves and cleans in a single pass.
 Everything that depends only on the mapping (raw option checks, defaults, path splits, template
 tokens) is decided at compile time; everything Segment raises at runtime is raised by the node
 when it is evaluated, in Segment's order, so errors stay lazy (§3.4).
@@ -196,6 +198,7 @@ class ObjectNode:
         As in resolve-then-clean, every member is resolved before anything is cleaned.
         """
         values = self._values(payload)
+        # The slots holding a dict or a list, found without a Python-level loop (the hot path).
         is_container = map(_CONTAINERS.__contains__, map(type, values))
         for slot in list(compress(count(), is_container)):
             values[slot] = clean_public(values[slot])
@@ -223,7 +226,7 @@ def _lay_out(
         elif isinstance(member, ObjectNode) and directive_name(raw) is None:
             inner_start = _lay_out(member._members, template, paths, others, objects)
             # Appended after its own nested objects: assembled innermost first.
-            objects.append((slot, inner_start, tuple(key for key, _, _ in member._members)))
+            objects.append((slot, inner_start, member._names))
         else:
             others.append((slot, as_node(member)))
     return start

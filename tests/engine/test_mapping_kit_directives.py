@@ -10,8 +10,7 @@ import math
 import pytest
 
 from mappings.engine.mapping_kit import MappingError, transform, validate
-
-ROOT = "__segment_internal_directive"
+from mappings.engine.mapping_kit_runtime import ROOT_KEY as ROOT
 
 
 def runtime_error(mapping, payload=None) -> str:

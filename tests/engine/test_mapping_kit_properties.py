@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -165,7 +164,7 @@ def test_a_mapping_that_validates_never_fails_validation_in_transform(mapping, p
         if messages == []:
             # Only a nested @transform's own validation, where the outer one does not look
             # (arrays, @literal), can fail validation at transform time.
-            assert error.phase == "runtime" or "@transform" in json.dumps(mapping)
+            assert error.phase == "runtime" or _has_transform(mapping)
         else:
             assert error.phase == "validate" or error.messages == messages
 
@@ -195,3 +194,12 @@ def test_a_payload_that_is_not_an_object_is_always_rejected_first(mapping, paylo
         assert error.messages[0].startswith("data must be an object, got ")
     else:
         raise AssertionError("non-object payload accepted")
+
+
+def _has_transform(value) -> bool:
+    """Whether a ``@transform`` directive stands anywhere in ``value``."""
+    if isinstance(value, dict):
+        return "@transform" in value or any(_has_transform(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_transform(v) for v in value)
+    return False
