@@ -10,7 +10,7 @@ from typing import Any
 
 # The Mixpanel destination's pre-flight P7 list, compared trimmed and lower-cased (§5.3): one
 # list for both stages, so ingest's placeholder_id warning and delivery's check always agree.
-from ..destinations.mixpanel.identity import PLACEHOLDER_IDS
+from ..destinations.mixpanel.identity import is_placeholder
 
 MESSAGE_TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
 NEEDS_IDENTITY = frozenset({"track", "identify", "page", "screen", "group"})
@@ -65,11 +65,6 @@ def coerce_id(message: dict[str, Any], name: str, warnings: list[str]) -> str | 
     if "placeholder_id" not in warnings and is_placeholder(text):
         warnings.append("placeholder_id")
     return text
-
-
-def is_placeholder(text: str) -> bool:
-    """Whether an id is one of §5.3's placeholders (``"undefined"``, the all-zero UUID, …)."""
-    return text.strip().lower() in PLACEHOLDER_IDS
 
 
 def check_field_types(message: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from mappings.destinations.mixpanel.identity import is_placeholder
 from mappings.ingest.decode import Note, ParsedBody
 from mappings.ingest.envelope import (
     MAX_BATCH_MESSAGES,
@@ -35,7 +36,6 @@ from mappings.ingest.fields import (
     check_field_types,
     check_required,
     coerce_id,
-    is_placeholder,
     message_type,
 )
 from mappings.ingest.jsontools import deep_merge, without_write_keys

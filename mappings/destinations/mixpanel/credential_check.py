@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .types import MixpanelSettings
-from .wire import PreparedRequest, _redact, import_authorization, serialize_record
+from .wire import PreparedRequest, import_authorization, redact, serialize_record
 
 # Segment calls the app API on this host for every region (mixpanel-api.md §1).
 APP_HOST = "https://mixpanel.com"
@@ -97,9 +97,9 @@ def interpret_credential_check(
         return CredentialCheckResult(ok=None, message=TOKEN_ONLY_EXPLANATION)
     secrets = _credential_secrets(request, settings)
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
-    text = _redact(text, secrets)
+    text = redact(text, secrets)
     if status is None:
-        reason = _redact(error or "no response", secrets)
+        reason = redact(error or "no response", secrets)
         return CredentialCheckResult(ok=None, message=f"Could not reach Mixpanel: {reason}.")
     project = str(settings.project_id or "")
     access = None

@@ -26,6 +26,7 @@ from .dates import MAX_TIME_MS, parse_date_ms
 __all__ = [
     "INSERT_ID_NAMESPACE",
     "PLACEHOLDER_IDS",
+    "is_placeholder",
     "event_time_ms",
     "insert_id_base",
     "insert_id_for",
@@ -63,6 +64,16 @@ PLACEHOLDER_IDS: Final = frozenset(
 
 _INSERT_ID_CHARS: Final = re.compile(r"[A-Za-z0-9-]{1,36}")
 STORED_EVENT_PREFIX: Final = "segmix-event:"
+
+
+def is_placeholder(value: Any) -> bool:
+    """Whether ``value`` is a placeholder id (trimmed, any case): ``"undefined"``, ``"null"``, the
+    all-zero UUID, … (spec P7; ingest's §5.3 uses the same list).
+
+    >>> is_placeholder(" NULL "), is_placeholder("user-1"), is_placeholder(None)
+    (True, False, False)
+    """
+    return isinstance(value, str) and value.strip().lower() in PLACEHOLDER_IDS
 
 
 def is_valid_insert_id(value: Any) -> bool:

@@ -23,7 +23,7 @@ import orjson
 
 from mappings.engine.jsvalues import surrogate_paths
 
-from .identity import PLACEHOLDER_IDS, is_valid_insert_id
+from .identity import is_placeholder, is_valid_insert_id
 from .types import Finding, MixpanelSettings, Record
 from .wire import RECORD_MAX_BYTES, PreparedRequest, serialize_record
 
@@ -252,7 +252,7 @@ def _event_findings(
         yield _f("P1", i, "event", name)
     yield from _time_findings(i, props, now_ms, required=imported)
     distinct = props.get("distinct_id")
-    if _is_placeholder(distinct):
+    if is_placeholder(distinct):
         yield _f("P7", i, "properties.distinct_id", distinct)
     elif distinct == "":
         yield _f("P8", i, "properties.distinct_id", distinct)
@@ -309,7 +309,7 @@ def _profile_findings(
 ) -> Iterator[Finding]:
     if record.endpoint == "engage":
         distinct = body.get("$distinct_id")
-        if distinct is None or _is_placeholder(distinct):
+        if distinct is None or is_placeholder(distinct):
             yield _f("P26", i, "$distinct_id", distinct)
         if body.get("$add") == {}:
             yield _f("P27", i, "$add", {})
@@ -440,10 +440,6 @@ def _is_number(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return not isinstance(value, float) or math.isfinite(value)
-
-
-def _is_placeholder(value: Any) -> bool:
-    return isinstance(value, str) and value.strip().lower() in PLACEHOLDER_IDS
 
 
 def _depth(value: Any) -> int:

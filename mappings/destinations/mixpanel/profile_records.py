@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from mappings.engine.jsvalues import js_to_number, js_to_string, js_truthy, js_type
 
-from .identity import PLACEHOLDER_IDS
+from .identity import is_placeholder
 from .types import MixpanelSettings, PayloadValidationError, Record
 
 __all__ = [
@@ -82,7 +82,7 @@ def _certain_reject(distinct_id: Any) -> bool:
     """Pre-flight P26: Mixpanel rejects a profile update without a usable ``$distinct_id``."""
     if distinct_id is _ABSENT or distinct_id is None:
         return True
-    return isinstance(distinct_id, str) and distinct_id.strip().lower() in PLACEHOLDER_IDS
+    return is_placeholder(distinct_id)
 
 
 def _profile_envelope(payload: dict[str, Any], settings: MixpanelSettings) -> tuple[dict, bool]:

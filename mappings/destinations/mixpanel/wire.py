@@ -97,7 +97,7 @@ class PreparedRequest:
             return None
         if self.format == "form":
             raw = parse_qs(raw.decode("ascii"), keep_blank_values=True)["data"][0].encode()
-        return _redact(loads_exact(raw), self.secrets)  # exact for integers over 64 bits
+        return redact(loads_exact(raw), self.secrets)  # exact for integers over 64 bits
 
     def display_body(self) -> str:
         """Pretty-printed decoded body for the console (``data=`` prefix for form bodies)."""
@@ -360,7 +360,8 @@ def _prepare(
     )
 
 
-def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
+def redact(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` (text, or JSON at any depth) with every secret in ``secrets`` masked."""
     if not secrets:
         return value
     if isinstance(value, str):
@@ -369,7 +370,7 @@ def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
                 value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {k: _redact(v, secrets) for k, v in value.items()}
+        return {k: redact(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact(v, secrets) for v in value]
+        return [redact(v, secrets) for v in value]
     return value

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import doctest
 import hashlib
 import uuid
 
 import pytest
 
+from mappings.destinations.mixpanel import identity
 from mappings.destinations.mixpanel.identity import (
     INSERT_ID_NAMESPACE,
     PLACEHOLDER_IDS,
@@ -19,6 +21,11 @@ from mappings.destinations.mixpanel.identity import (
 )
 
 RECEIVED_AT = 1_748_779_200_000
+
+
+def test_docstring_examples_hold():
+    result = doctest.testmod(identity)
+    assert (result.attempted, result.failed) == (8, 0)
 
 
 def test_the_namespace_is_the_fixed_constant():
