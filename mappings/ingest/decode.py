@@ -34,11 +34,6 @@ from mappings.engine.jsvalues import SURROGATE
 from mappings.ingest.errors import IngestError
 from mappings.jsoncodec import may_hold_a_long_integer
 
-# §4.5 decompressed caps, to pass as ``max_decompressed``.
-MAX_DECOMPRESSED_BATCH = 512 * 1024  # /v1/batch, /b, /import: ~508 KB client batches fit
-MAX_DECOMPRESSED_SINGLE = 64 * 1024  # single-message routes
-MAX_DECOMPRESSED_FORWARD = 8 * 1024 * 1024  # /v1/forward
-
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 4300  # CPython's default int-from-str limit; enforced here whatever the setting
 

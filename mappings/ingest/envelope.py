@@ -1,8 +1,7 @@
 """Request body → the messages it carries (spec §2.1 routes, §4.5 limits, §5.1 batch envelope).
 
 Pure: no Django, no I/O. Which type a route forces, how many messages a body may hold, where
-they sit in it, the envelope fields merged into each, which parser notes belong to which, and
-the record kept of a message refused whole.
+they sit in it, the envelope fields merged into each, and which parser notes belong to which.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 from mappings.ingest.decode import Note
 from mappings.ingest.errors import IngestError
 from mappings.ingest.jsontools import without_write_keys
-from mappings.ingest.types import RejectedMessage
 
 # URL segment after /v1/ → the type that route forces, or None when each message names its own
 # (§2.1). /v1/forward is not here: the view passes is_forward=True instead.
@@ -108,21 +106,3 @@ def sort_notes(notes: tuple[Note, ...], layout: str) -> tuple[dict[int, list[Not
         elif layout == "batch" and path and path[0] in ("context", "integrations", "sentAt"):
             shared.append(note)
     return per_message, shared
-
-
-def rejected(
-    index: int, received: Any, raw: bytes, code: str, message: str, field: str | None = None
-) -> RejectedMessage:
-    return RejectedMessage(
-        index, _usable_message_id(received), code, message, field, raw.decode("utf-8")
-    )
-
-
-def _usable_message_id(received: Any) -> str | None:
-    """The client's messageId if it would have been accepted as one, for keying rejects."""
-    value = received.get("messageId") if type(received) is dict else None
-    if type(value) is str and value.strip():
-        return value
-    if type(value) is int:
-        return str(value)
-    return None

@@ -21,10 +21,8 @@ from mappings.ingest.envelope import (
     MAX_BATCH_MESSAGES,
     MAX_FORWARD_MESSAGES,
     MAX_MESSAGE_BYTES,
-    ROUTE_TYPES,
     Envelope,
     open_envelope,
-    rejected,
     sort_notes,
 )
 from mappings.ingest.errors import IngestError
@@ -45,10 +43,8 @@ from mappings.ingest.timestamps import (
     parse_timestamp,
     truncate_to_ms,
 )
-from mappings.ingest.types import AcceptedMessage, NormalizedRequest
+from mappings.ingest.types import AcceptedMessage, NormalizedRequest, RejectedMessage
 from mappings.jsoncodec import dumps_compact
-
-__all__ = ["ROUTE_TYPES", "normalize_request"]  # the entry points views import from here
 
 # Libraries running on the user's device: their request IP is the user's (§5.4 context.ip).
 CLIENT_SIDE_LIBRARIES = frozenset(
@@ -119,7 +115,7 @@ def normalize_request(
     for index, (received, raw) in enumerate(measured):
         if index >= limit:
             result.rejected.append(
-                rejected(
+                RejectedMessage.of(
                     index,
                     received,
                     raw,
@@ -133,11 +129,13 @@ def normalize_request(
             result.accepted.append(normalizer.message(index, received, raw, notes))
         except Reject as reject:
             result.rejected.append(
-                rejected(index, received, raw, reject.code, reject.message, reject.field)
+                RejectedMessage.of(index, received, raw, reject.code, reject.message, reject.field)
             )
         except Exception:  # §5.7: quarantine this one message rather than fail the request
             result.rejected.append(
-                rejected(index, received, raw, "internal_error", "could not normalise message")
+                RejectedMessage.of(
+                    index, received, raw, "internal_error", "could not normalise message"
+                )
             )
     return result
 

@@ -57,6 +57,27 @@ class RejectedMessage:
     field: str | None
     raw: str
 
+    @classmethod
+    def of(
+        cls,
+        index: int,
+        received: Any,
+        raw: bytes,
+        code: str,
+        message: str,
+        field: str | None = None,
+    ) -> RejectedMessage:
+        """The reject of message ``index`` as ``received`` (``raw``: its JSON bytes), keyed by
+        the client's messageId when it would have been accepted as one."""
+        value = received.get("messageId") if type(received) is dict else None
+        if type(value) is str and value.strip():
+            message_id: str | None = value
+        elif type(value) is int:
+            message_id = str(value)
+        else:
+            message_id = None
+        return cls(index, message_id, code, message, field, raw.decode("utf-8"))
+
     def summary(self) -> RejectedSummary:
         entry: RejectedSummary = {
             "index": self.index,

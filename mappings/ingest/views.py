@@ -23,8 +23,9 @@ from django.views.decorators.csrf import csrf_exempt
 from mappings.ingest import httpio, ratelimit
 from mappings.ingest.auth import body_write_key, resolve_write_key, write_key_from_basic
 from mappings.ingest.decode import decompress, parse_json
+from mappings.ingest.envelope import ROUTE_TYPES
 from mappings.ingest.errors import IngestError
-from mappings.ingest.normalize import ROUTE_TYPES, normalize_request
+from mappings.ingest.normalize import normalize_request
 from mappings.ingest.signature import check_signature
 from mappings.ingest.sources import SourceInfo, lookup_source
 from mappings.ingest.store import (

@@ -24,8 +24,8 @@ import json
 import orjson
 import pytest
 
+from mappings.ingest.envelope import ROUTE_TYPES
 from mappings.ingest.errors import IngestError
-from mappings.ingest.normalize import ROUTE_TYPES
 from mappings.jsoncodec import dumps_compact
 from tests.ingest.normalize_support import run, run_bytes, track
 

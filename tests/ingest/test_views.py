@@ -23,7 +23,7 @@ import requests
 from django.db import OperationalError, connection
 from django.test import RequestFactory
 
-from mappings.ingest import normalize, views
+from mappings.ingest import envelope, views
 from mappings.models import Event, IngestRequest, RejectedMessage
 from tests.ingest.http_support import (
     STANDARD_HEADERS,
@@ -68,7 +68,7 @@ def test_single_message_routes_force_their_type(client, source, segment, kind, s
 
 
 def test_the_single_routes_are_the_ones_normalize_knows():
-    assert set(SINGLE_ROUTES) | {"batch", "b", "import"} == set(normalize.ROUTE_TYPES)
+    assert set(SINGLE_ROUTES) | {"batch", "b", "import"} == set(envelope.ROUTE_TYPES)
 
 
 @pytest.mark.parametrize("path", ["/v1/batch", "/v1/b", "/v1/import", "/v1/batch/", "/v1/b/"])
