@@ -312,21 +312,13 @@ def insert_deliveries(
                     "" if enabled else f"integrations: {key}",
                 )
             )
+    times = {"created_at": now, "updated_at": now, "next_attempt_at": now}
     if connection.vendor == "postgresql":
-        times = {"created_at": now, "updated_at": now, "next_attempt_at": now}
         insert_from_json(cursor, Delivery, DELIVERY_COLUMNS, rows, times)
     else:
         insert(
             cursor,
             Delivery,
-            [
-                {
-                    **dict(zip(DELIVERY_COLUMNS, row, strict=True)),
-                    "created_at": now,
-                    "updated_at": now,
-                    "next_attempt_at": now,
-                }
-                for row in rows
-            ],
+            [{**dict(zip(DELIVERY_COLUMNS, row, strict=True)), **times} for row in rows],
         )
     return tuple(sorted(pending))
