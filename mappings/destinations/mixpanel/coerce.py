@@ -427,10 +427,8 @@ def _check_sub_object(
     all_ok = True
     for key, sub in rule.subs.items():
         if key in result:
-            sub_value = result[key]
-            if type(sub_value) not in sub.as_is:
-                ok, result[key] = _check_value(sub, sub_value, sub.label, errors)
-                all_ok = all_ok and ok
+            ok, result[key] = _check(sub, result[key], sub.label, errors)
+            all_ok = all_ok and ok
     return all_ok, result
 
 
