@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.databases import recreate_database
 from tests.processes import free_port
 
 from .stack import ROOT, NotAvailable
@@ -27,12 +28,7 @@ def fresh_database(url: str) -> None:
     _ensure_postgres(admin)
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                [name],
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            recreate_database(conn, name)
     except psycopg.OperationalError as exc:
         raise NotAvailable(f"PostgreSQL is not reachable at {admin}: {exc}".strip()) from exc
 

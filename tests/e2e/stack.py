@@ -39,6 +39,7 @@ from cryptography.fernet import Fernet
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from tests.databases import recreate_database
 from tests.fake_mixpanel import FakeMixpanel
 from tests.processes import die_with_parent, free_port
 
@@ -462,12 +463,7 @@ class Stack:
         try:
             with self._admin() as conn:
                 self._drop_abandoned(conn)
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(self.db_name)
-                    )
-                )
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.db_name)))
+                recreate_database(conn, self.db_name)
         except psycopg.OperationalError as exc:
             raise Unavailable(f"PostgreSQL is not reachable at {self.server_url}: {exc}") from exc
         self._db_created = True
