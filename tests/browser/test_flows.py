@@ -363,3 +363,40 @@ def test_payload_html_stays_text_in_the_debugger_and_the_trace(signed_in, histor
     expect(page.get_by_role("heading", level=2).first).to_contain_text("<script>")
     assert page.locator("img").count() == 0
     assert not dialogs
+
+
+# --- the trigger pane under slow answers -------------------------------------------------------
+
+
+def test_an_answer_to_an_older_check_never_hides_the_newer_one(signed_in, history):
+    """Typing the Path and then the Value sends two checks while the first is still in flight.
+    Answering the first swaps in a new ``#trigger-check``, so the second answer, aimed at the old
+    element, would vanish and leave "incomplete" on screen: a newer check replaces the older."""
+    page = signed_in
+    _, destination, _, _ = history
+    mapping = destination.mappings.get(name="Track Calls")
+    held: list[object] = []
+
+    page.goto(f"/destinations/{destination.pk}/mappings/{mapping.pk}/edit")
+    trigger = page.locator("#trigger")
+    rows = trigger.locator(".fql-row")
+    before = rows.count()
+    trigger.get_by_role("button", name="+ Add condition").first.click()
+    expect(rows).to_have_count(before + 1)
+    rows.last.get_by_label("Field").select_option(label="Event property")
+    expect(rows.last.get_by_label("Path")).to_be_visible()
+    page.route("**/edit/trigger/check", lambda route: held.append(route))  # answered below
+    rows.last.get_by_label("Path").fill("platform")
+    page.wait_for_timeout(600)  # the Path's check (no value yet) is sent
+    rows.last.get_by_label("Value").fill("android")
+    page.wait_for_timeout(600)  # the Value's check is sent too
+    assert len(held) == 2
+    for route in held:  # answered in the order they were sent
+        try:
+            route.continue_()
+        except Exception:  # cancelled by the browser: the newer check replaced it
+            pass
+        page.wait_for_timeout(300)
+    check = page.locator("#trigger-check")
+    expect(check).to_contain_text('properties.platform = "android"')
+    expect(check).not_to_contain_text("Some conditions are incomplete")
